@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: Apache-2.0
+# msb build. `make` builds everything into build/; `make check` installs deps, builds and runs every test.
+
+CC       ?= gcc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+PKGS     := sqlite3 jansson libseccomp
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
+            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter \
+            -Werror=implicit-function-declaration -Werror=return-type -Werror=incompatible-pointer-types \
+            -Werror=format-security -Werror=int-conversion -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/lib $(WARN)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/*/*.c src/supervisor/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+AGENT_SRC:= $(sort $(wildcard src/agent/*.c))
+# agentd links only the pure, libc-only pieces it shares with the host side
+AGENT_SHARED := src/lib/proto.c src/lib/util.c
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/msb $(BUILD)/agentd $(BUILD)/libmsb.a $(BUILD)/libmsb.so
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libmsb.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libmsb.so: $(LIB_OBJ) src/lib/libmsb.map
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS)
+
+$(BUILD)/msb: $(CLI_OBJ) $(BUILD)/libmsb.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
+
+# agentd: static, no dependency beyond libc, never sanitized (it is PID 1 in the sandbox)
+AGENT_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
+$(BUILD)/agentd: $(AGENT_SRC) $(AGENT_SHARED) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(AGENT_CFLAGS) -static -o $@ $(AGENT_SRC) $(AGENT_SHARED)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmsb.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
+
+deps:
+	@scripts/deps.sh
+
+# ASan + UBSan build of the library, CLI and unit tests (agentd stays static and uninstrumented)
+asan:
+	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" unit
+
+fuzz:
+	@scripts/fuzz.sh build
+
+integration: all
+	@scripts/integration.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) asan
+	@scripts/fuzz.sh smoke
+	@scripts/integration.sh
+
+quickstart: deps
+	$(MAKE) all
+	@scripts/quickstart.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/msb $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BUILD)/msb $(DESTDIR)$(PREFIX)/bin/msb
+	install -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/lib/msb/agentd
+	install -m 0644 $(BUILD)/libmsb.a $(BUILD)/libmsb.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 include/msb.h $(DESTDIR)$(PREFIX)/include/msb.h
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(AGENT_SRC) include/*.h src/lib/*.h
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all unit deps asan fuzz integration check quickstart install format clean
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
