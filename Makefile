@@ -6,7 +6,7 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 PKGS     := sqlite3 jansson libseccomp
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
-            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter \
+            -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
             -Werror=implicit-function-declaration -Werror=return-type -Werror=incompatible-pointer-types \
             -Werror=format-security -Werror=int-conversion -Werror
 CFLAGS   ?= -O2 -g
