@@ -648,7 +648,7 @@ static int port_split_v6(const char *p, const char *end, const char *spec, const
 int parse_port(const char *spec, struct parse_port *out, msb_error *err)
 {
 	size_t len = strlen(spec), bind_len = 0;
-	const char *end, *bind = NULL, *host, *guest, *c1, *c2, *c3;
+	const char *end, *bind = NULL, *host = spec, *guest, *c1, *c2, *c3;
 	struct parse_port pm = {.family = AF_INET, .proto = IPPROTO_TCP};
 	char q[QUOTE_MAX];
 	int r;
@@ -673,7 +673,6 @@ int parse_port(const char *spec, struct parse_port *out, msb_error *err)
 					   "port must be in format HOST:GUEST[/udp] or BIND_ADDR:HOST:GUEST[/udp] "
 					   "(got '%s')",
 					   quote_str(q, spec));
-		host = spec;
 		if (c2)
 			bind = spec, bind_len = (size_t)(c1 - spec), host = c1 + 1;
 	}

@@ -13,6 +13,7 @@
 #define MSB_IMAGE_REF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "msb.h"
 
@@ -95,5 +96,20 @@ int img_local_kind(const char *s);
  * @s: the argument
  */
 bool img_ref_is_local_path(const char *s);
+
+/**
+ * img_quote() - quote untrusted text for an error message.
+ * @buf: output buffer, at least 16 bytes
+ * @size: its size
+ * @s: the text (may contain any byte, including NUL)
+ * @len: bytes of @s
+ *
+ * Writes @s in double quotes with '"', '\\', control bytes and non-ASCII
+ * bytes escaped (\xNN), so a hostile name cannot forge terminal output. Text
+ * that does not fit ends in "..." before the closing quote.
+ *
+ * Return: @buf.
+ */
+const char *img_quote(char *buf, size_t size, const char *s, size_t len);
 
 #endif

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * boot.c - the ns backend's boot sequence: from the supervisor to agentd.
+ *
+ * Theory of operation. Three processes take part:
+ *
+ *   supervisor (host namespaces, trusted)
+ *     └─ H, the helper: enters a new user namespace U1, whose id maps the
+ *        supervisor writes; then unshares mount, net, ipc, uts, cgroup and
+ *        pid namespaces (all owned by U1) and forks
+ *          └─ P1, PID 1 of the new PID namespace: builds the root
+ *             (mounts.c), sets the hostname and brings `lo` up, pivots,
+ *             then unshares a nested user namespace U2 plus a new mount
+ *             namespace. H, still in U1, writes U2's maps (an identity map:
+ *             the writer must hold CAP_SETUID in U2's parent). P1 drops the
+ *             bounding set, installs the seccomp filter and execs agentd.
+ *
+ * Invariants this gives (DESIGN.md §3): the network namespace has only `lo`
+ * and belongs to U1, so nothing in U2 can change its addresses, routes or
+ * nftables rules; the mounts were made in U1 and U2 got a copy, so they are
+ * locked (read-only binds stay read-only, masks cannot be peeled off).
+ * Lifetime: H dies with the supervisor (PR_SET_PDEATHSIG) and P1 with H; when
+ * P1 dies the kernel kills every process of the PID namespace.
+ *
+ * Failures inside are reported over a CLOEXEC pipe as one text line naming
+ * the step; a successful exec closes the pipe, which is how the supervisor
+ * knows agentd is running.
+ */
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "ns/ns.h"
+
+static _Noreturn void fail(int errfd, int e, const char *what)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", what, strerror(e));
+	(void)!write(errfd, msg, (size_t)n);
+	_exit(1);
+}
+
+static int sync_expect(int fd, char want)
+{
+	char c;
+	return read(fd, &c, 1) == 1 && c == want ? 0 : -1;
+}
+
+static int sync_wait(int fd)
+{
+	return sync_expect(fd, 'G');
+}
+
+static int sync_send(int fd, char c)
+{
+	return write(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int r = -1;
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return r;
+}
+
+/* P1: the sandbox's first process. Never returns. */
+static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
+{
+	const char *what = "setup";
+	char *const argv_default[] = {(char *)"agentd", NULL};
+	char *const argv_restricted[] = {(char *)"agentd", (char *)"--restricted", NULL};
+	char *const envp[] = {NULL};
+	int r;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		fail(errfd, errno, "set parent-death signal");
+	if (sethostname(b->hostname, strlen(b->hostname)) < 0)
+		fail(errfd, errno, "set hostname");
+	if (lo_up() < 0)
+		fail(errfd, errno, "bring up lo");
+	r = ns_setup_root(b, &what);
+	if (r == 0)
+		r = ns_finish_root(&what);
+	if (r < 0)
+		fail(errfd, -r, what);
+	/* U2: from here on nothing can undo the mounts or touch the network namespace. */
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		fail(errfd, errno, "create nested user namespace");
+	if (sync_send(hsync, 'U') < 0 || sync_wait(hsync) < 0)
+		fail(errfd, EPROTO, "nested user namespace id map");
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		fail(errfd, errno, "become root of the nested user namespace");
+	if (b->map.multi && !b->map.rootless)
+		setgroups(0, NULL);
+	if (ns_caps_limit(b->restricted) < 0)
+		fail(errfd, errno, "limit capabilities");
+	if (dup2(b->chan_fd, 3) < 0)
+		fail(errfd, errno, "channel fd");
+	{
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(b->log_fd >= 0 ? b->log_fd : nul, 2) < 0)
+			fail(errfd, errno, "stdio");
+		close(nul);
+	}
+	/* Everything but stdio, the channel, the error pipe and agentd itself goes. */
+	for (int fd = 4; fd < 1024; fd++)
+		if (fd != errfd && fd != b->agentd_fd)
+			close(fd);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 0)
+		fail(errfd, errno, "parent-death signal");
+	r = ns_seccomp_install(&what);
+	if (r < 0)
+		fail(errfd, -r, what);
+	syscall(SYS_execveat, b->agentd_fd, "", b->restricted ? argv_restricted : argv_default, envp, AT_EMPTY_PATH);
+	fail(errfd, errno, "exec agentd");
+}
+
+/* H: owns U1; forks P1 and writes U2's id map for it. Never returns. */
+static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
+{
+	int hs[2], status;
+	char c, path[64], map[64];
+	pid_t p1;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		fail(errfd, errno, "set parent-death signal");
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail(errfd, errno, "create user namespace (are user namespaces enabled?)");
+	if (sync_send(ssync, 'U') < 0 || sync_wait(ssync) < 0)
+		_exit(1); /* the supervisor reports why */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		fail(errfd, errno, "become root of the user namespace");
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID) < 0)
+		fail(errfd, errno, "create namespaces");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hs) < 0)
+		fail(errfd, errno, "socketpair");
+	p1 = fork();
+	if (p1 < 0)
+		fail(errfd, errno, "fork sandbox init");
+	if (p1 == 0) {
+		close(hs[0]);
+		p1_main(b, errfd, hs[1]);
+	}
+	close(hs[1]);
+	close(errfd);
+	if (read(hs[0], &c, 1) == 1 && c == 'U') {
+		/* /proc here is still the host's: P1 is reachable by its host pid. */
+		snprintf(map, sizeof(map), "0 0 %u\n", b->map.count);
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)p1);
+		int fd1 = open(path, O_WRONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)p1);
+		if (b->map.rootless && !b->map.multi) {
+			char sg[64];
+			snprintf(sg, sizeof(sg), "/proc/%d/setgroups", (int)p1);
+			int fs = open(sg, O_WRONLY | O_CLOEXEC);
+			if (fs >= 0) {
+				(void)!write(fs, "deny", 4);
+				close(fs);
+			}
+		}
+		int fd2 = open(path, O_WRONLY | O_CLOEXEC);
+		bool ok = fd1 >= 0 && fd2 >= 0 && write(fd1, map, strlen(map)) > 0 && write(fd2, map, strlen(map)) > 0;
+		sync_send(hs[0], ok ? 'G' : 'X');
+	}
+	close(hs[0]);
+	while (waitpid(p1, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
+{
+	int ep[2], ss[2], r;
+	char msg[600];
+	ssize_t n;
+	pid_t h;
+
+	if (pipe2(ep, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ss) < 0)
+		return msb_err_sys(err, errno, "cannot create boot pipes");
+	h = fork();
+	if (h < 0)
+		return msb_err_sys(err, errno, "cannot fork the sandbox helper");
+	if (h == 0) {
+		close(ep[0]);
+		close(ss[0]);
+		helper_main(b, ep[1], ss[1]);
+	}
+	close(ep[1]);
+	close(ss[1]);
+	if (sync_expect(ss[0], 'U') == 0)
+		r = ns_idmap_apply(&b->map, h, err);
+	else
+		r = 0; /* the helper failed before unsharing; its message is on the error pipe */
+	sync_send(ss[0], r == 0 ? 'G' : 'X');
+	close(ss[0]);
+	n = util_read_full(ep[0], msg, sizeof(msg) - 1);
+	close(ep[0]);
+	if (r == 0 && n > 0) {
+		msg[n] = '\0';
+		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "sandbox boot failed: %s", msg);
+	}
+	if (r < 0) {
+		kill(h, SIGKILL);
+		waitpid(h, NULL, 0);
+		return r;
+	}
+	*helper_out = h;
+	return 0;
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * mounts.c - build the sandbox's root inside its mount namespace.
+ *
+ * Runs in the sandbox's first process (PID 1, outer user namespace U1),
+ * before agentd is exec'd. Steps, in order:
+ *   1. make every inherited mount private (nothing propagates back to the host);
+ *   2. overlay the image's lower dir with the sandbox's private upper dir;
+ *   3. host image: bind the host's /usr read-only (and /etc/ssl/certs,
+ *      /etc/alternatives, which the generated /etc refers to);
+ *   4. fresh /proc for the new PID namespace, with the OCI-style masked paths;
+ *      /sys read-only; a minimal /dev (tmpfs + bound null, zero, full,
+ *      random, urandom, tty; private devpts; /dev/shm);
+ *   5. pivot_root into it and detach the old root.
+ * Afterwards the process enters a nested user namespace U2 (boot.c), which
+ * locks all of these mounts: U2 cannot remount the read-only binds writable or
+ * unmount the masks (mount_too_revealing / MNT_LOCKED in the kernel).
+ *
+ * Host paths are reached through fds the supervisor opened
+ * (/proc/self/fd/N): the sandbox's ids cannot traverse a 0700 $MSB_HOME.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include "ns/ns.h"
+
+#define STEP(what_ptr, label, expr)                                                                           \
+	do {                                                                                                  \
+		if ((expr) < 0) {                                                                             \
+			*(what_ptr) = (label);                                                                \
+			return -errno;                                                                        \
+		}                                                                                             \
+	} while (0)
+
+/* Flags a bind remount must keep: the kernel refuses to drop locked ones. */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Bind @src onto @dst (relative to the new root, our cwd) read-only. */
+static int bind_ro(const char *src, const char *dst, unsigned long extra)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(dst) | extra, NULL);
+}
+
+static int bind_optional_ro(const char *src, const char *dst)
+{
+	struct stat st;
+	if (stat(src, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	mkdir(dst, 0755);
+	return bind_ro(src, dst, MS_NOSUID | MS_NODEV);
+}
+
+static int setup_dev(const char **what)
+{
+	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	char src[64], dst[64];
+
+	STEP(what, "mount /dev", mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k"));
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		int fd;
+		snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof(dst), "dev/%s", nodes[i]);
+		fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			close(fd);
+		STEP(what, "bind /dev node", mount(src, dst, NULL, MS_BIND, NULL));
+	}
+	mkdir("dev/pts", 0755);
+	mkdir("dev/shm", 01777);
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") <
+	    0)
+		STEP(what, "mount devpts",
+		     mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
+	STEP(what, "symlink /dev/ptmx", symlink("pts/ptmx", "dev/ptmx"));
+	STEP(what, "mount /dev/shm", mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777"));
+	symlink("/proc/self/fd", "dev/fd");
+	symlink("/proc/self/fd/0", "dev/stdin");
+	symlink("/proc/self/fd/1", "dev/stdout");
+	symlink("/proc/self/fd/2", "dev/stderr");
+	return 0;
+}
+
+/*
+ * Masks as mainstream OCI runtimes apply them. Directories that must stay
+ * readable become read-only binds of themselves; the rest are covered. These
+ * are unconditional: a W_OK probe on /proc/sys fails for everyone, so a
+ * "remount only if writable" check would never fire.
+ */
+static int mask_proc(const char **what)
+{
+	static const char *const ro_dirs[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs"};
+	static const char *const null_files[] = {"proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug",
+						 "proc/latency_stats", "proc/timer_stats", "proc/kallsyms",
+						 "proc/kmsg", "proc/kpagecount", "proc/kpageflags", "proc/config.gz"};
+	static const char *const empty_dirs[] = {"proc/acpi", "proc/scsi", "proc/asound", "proc/firmware",
+						 "proc/driver"};
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ro_dirs); i++) {
+		if (lstat(ro_dirs[i], &st) < 0)
+			continue;
+		STEP(what, "mask /proc (read-only)", bind_ro(ro_dirs[i], ro_dirs[i], MS_NOSUID | MS_NODEV | MS_NOEXEC));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(null_files); i++) {
+		if (lstat(null_files[i], &st) < 0)
+			continue;
+		STEP(what, "mask /proc file", mount("dev/null", null_files[i], NULL, MS_BIND, NULL));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(empty_dirs); i++) {
+		if (lstat(empty_dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		STEP(what, "mask /proc dir",
+		     mount("tmpfs", empty_dirs[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0"));
+	}
+	return 0;
+}
+
+static int mount_root(const struct ns_boot *b, const char **what)
+{
+	char opts[256], merged[64];
+
+	snprintf(opts, sizeof(opts),
+		 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/upper,workdir=/proc/self/fd/%d/work,userxattr",
+		 b->lower_dirfd, b->fs_dirfd, b->fs_dirfd);
+	snprintf(merged, sizeof(merged), "/proc/self/fd/%d/merged", b->fs_dirfd);
+	STEP(what, "mount overlay root", mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV, opts));
+	STEP(what, "enter new root", chdir(merged));
+	return 0;
+}
+
+int ns_setup_root(const struct ns_boot *b, const char **what)
+{
+	int r, etc;
+
+	STEP(what, "make mounts private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	r = mount_root(b, what);
+	if (r < 0)
+		return r;
+	if (b->host_image) {
+		STEP(what, "bind /usr read-only", bind_ro("/usr", "usr", MS_NOSUID | MS_NODEV));
+		STEP(what, "bind /etc/ssl/certs", bind_optional_ro("/etc/ssl/certs", "etc/ssl/certs"));
+		STEP(what, "bind /etc/alternatives", bind_optional_ro("/etc/alternatives", "etc/alternatives"));
+		etc = open("etc", O_DIRECTORY | O_CLOEXEC);
+		if (etc < 0 || rootfs_host_write_etc(etc, b->hostname, b->map.multi) < 0) {
+			*what = "generate /etc";
+			return -(errno ? errno : EIO);
+		}
+		close(etc);
+	}
+	chmod("tmp", 01777);
+	STEP(what, "mount /proc", mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
+	if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		STEP(what, "bind /sys read-only", bind_ro("/sys", "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC));
+	r = setup_dev(what);
+	if (r < 0)
+		return r;
+	r = mask_proc(what);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+int ns_finish_root(const char **what)
+{
+	/* pivot_root(".", ".") stacks the old root under the new one; detach it. */
+	STEP(what, "pivot_root", syscall(SYS_pivot_root, ".", "."));
+	STEP(what, "detach old root", umount2(".", MNT_DETACH));
+	STEP(what, "chdir /", chdir("/"));
+	return 0;
+}

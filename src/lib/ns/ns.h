@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ns.h - the `ns` backend: user-namespace id maps, the sandbox root, the
+ * seccomp filter and the boot sequence that turns a supervisor's request into
+ * a running agentd (PID 1 of the sandbox).
+ */
+#ifndef MSB_NS_H
+#define MSB_NS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* How sandbox ids 0..count-1 map to host ids. */
+struct ns_idmap {
+	bool rootless;
+	bool multi;	    /* more than one id mapped */
+	bool use_helpers;   /* rootless with subordinate ids: newuidmap/newgidmap */
+	uid_t root_uid;	    /* host uid of sandbox uid 0 */
+	gid_t root_gid;	    /* host gid of sandbox gid 0 */
+	uid_t sub_uid;	    /* host start of sandbox ids 1.. (rootless), or root_uid + 1 */
+	gid_t sub_gid;
+	unsigned count;	    /* ids mapped (65536, or 1 without subordinate ids) */
+	char warning[512];  /* why the map is limited, when it is */
+};
+
+/**
+ * ns_idmap_plan() - decide the id map for the calling user.
+ * Root maps a dedicated range (root's /etc/subuid entry, else NS_ROOT_ID_BASE);
+ * others use their subordinate ids, or only their own id when none are configured.
+ */
+int ns_idmap_plan(struct ns_idmap *m, msb_error *err);
+#define NS_ROOT_ID_BASE 1000000000u
+#define NS_ID_COUNT	65536u
+
+/* Write the maps of @pid's (new) user namespace per @m. */
+int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
+
+struct ns_boot {
+	int fs_dirfd;	 /* sandbox fs dir: upper/, work/, merged/ (owned by sandbox root) */
+	int lower_dirfd; /* image lower dir (host image: generated skeleton) */
+	int agentd_fd;	 /* the agentd executable */
+	int chan_fd;	 /* agent end of the channel socketpair; becomes fd 3 */
+	int log_fd;	 /* where agentd's stderr goes, or -1 */
+	const char *hostname;
+	bool restricted;
+	bool host_image; /* bind the host's /usr read-only */
+	struct ns_idmap map;
+};
+
+/**
+ * ns_boot_start() - create the sandbox and exec agentd in it.
+ * @b: what to build; all fds are borrowed
+ * @helper_out: pid of the helper process whose exit means the sandbox is gone
+ *
+ * Returns once agentd has been exec'd, or with the stage and reason of the
+ * failure in @err. The helper is our child; the sandbox dies with us
+ * (PR_SET_PDEATHSIG at every level).
+ */
+int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err);
+
+/* Inside the sandbox during boot (mounts.c). Return 0 or -errno with @what naming the step. */
+int ns_setup_root(const struct ns_boot *b, const char **what);
+int ns_finish_root(const char **what);
+
+/* seccomp.c: install the default filter in the calling process. */
+int ns_seccomp_install(const char **what);
+/* caps.c: limit the bounding set to the documented default set. */
+int ns_caps_limit(bool restricted);
+
+/* rootfs_host.c: the built-in `host` image. */
+int rootfs_host_prepare_lower(const char *home, char **lower_out, msb_error *err);
+/* Write the sandbox's generated /etc into @etc_dirfd (inside the sandbox, during boot). */
+int rootfs_host_write_etc(int etc_dirfd, const char *hostname, bool multi_ids);
+
+#endif

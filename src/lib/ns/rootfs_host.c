@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * rootfs_host.c - the built-in `host` image (DESIGN.md §5).
+ *
+ * The lower layer is a small generated skeleton: top-level directories, the
+ * merged-/usr symlinks copied from the host (/bin -> usr/bin, ...), and empty
+ * mount points. At boot the host's /usr is bound read-only over it and a
+ * minimal /etc is generated in the sandbox's private upper layer: passwd,
+ * group, hosts, hostname, resolv.conf, nsswitch.conf, profile, copies of
+ * ld.so.cache and os-release, and read-only binds of /etc/ssl/certs and
+ * /etc/alternatives. Nothing of /home, /root, /etc/shadow or the host's
+ * other /etc files exists inside.
+ *
+ * The skeleton is owned by the host id that is root inside the sandbox, so
+ * that sandbox root owns its top-level directories; it is built under a
+ * temporary name and renamed into place, so a crash never leaves half of it.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "ns/ns.h"
+
+struct skel_entry {
+	const char *path;
+	mode_t mode; /* 0 = symlink copied from the host if it is one there */
+};
+
+static const struct skel_entry skeleton[] = {
+	{"usr", 0755},	   {"etc", 0755},     {"etc/ssl", 0755},  {"etc/ssl/certs", 0755}, {"etc/alternatives", 0755},
+	{"tmp", 01777},	   {"var", 0755},     {"var/tmp", 01777}, {"var/lib", 0755},       {"var/cache", 0755},
+	{"var/log", 0755}, {"proc", 0555},    {"sys", 0555},	  {"dev", 0755},	   {"run", 0755},
+	{"root", 0700},	   {"mnt", 0755},     {"opt", 0755},	  {"srv", 0755},	   {"bin", 0},
+	{"sbin", 0},	   {"lib", 0},	      {"lib32", 0},	  {"lib64", 0},		   {"libx32", 0},
+};
+
+static int build_skeleton(const char *dir, uid_t uid, gid_t gid)
+{
+	char p[4096], target[256];
+
+	if (mkdir(dir, 0755) < 0 || lchown(dir, uid, gid) < 0)
+		return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(skeleton); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, skeleton[i].path);
+		if (skeleton[i].mode == 0) {
+			char host[64];
+			ssize_t n;
+			snprintf(host, sizeof(host), "/%s", skeleton[i].path);
+			n = readlink(host, target, sizeof(target) - 1);
+			if (n < 0)
+				continue; /* absent, or a real directory: not merged-/usr, not offered */
+			target[n] = '\0';
+			if (symlink(target, p) < 0)
+				return -errno;
+		} else if (mkdir(p, skeleton[i].mode) < 0 || chmod(p, skeleton[i].mode) < 0) {
+			return -errno;
+		}
+		if (lchown(p, uid, gid) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int rootfs_host_prepare_lower(const char *home, char **lower_out, msb_error *err)
+{
+	struct ns_idmap m;
+	char *dir, *tmp;
+	int r;
+
+	r = ns_idmap_plan(&m, err);
+	if (r < 0)
+		return r;
+	dir = xasprintf("%s/images/host/lower-%u", home, (unsigned)m.root_uid);
+	if (access(dir, F_OK) == 0) {
+		*lower_out = dir;
+		return 0;
+	}
+	tmp = xasprintf("%s.tmp.%d", dir, (int)getpid());
+	r = build_skeleton(tmp, m.root_uid, m.root_gid);
+	if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		r = -errno;
+	if (r < 0 || access(tmp, F_OK) == 0) {
+		/* lost a race with a concurrent create, or failed: remove our copy */
+		char *cmd = xasprintf("%s", tmp);
+		for (size_t i = ARRAY_SIZE(skeleton); i-- > 0;) {
+			char *p = xasprintf("%s/%s", cmd, skeleton[i].path);
+			if (unlink(p) < 0)
+				rmdir(p);
+			free(p);
+		}
+		rmdir(cmd);
+		free(cmd);
+	}
+	free(tmp);
+	if (r < 0) {
+		free(dir);
+		return msb_err_sys(err, -r, "cannot build the host image skeleton");
+	}
+	*lower_out = dir;
+	return 0;
+}
+
+static int put(int dirfd, const char *name, const char *text, int mode)
+{
+	return util_write_file_at(dirfd, name, text, strlen(text), mode);
+}
+
+static int copy_host_file(int dirfd, const char *host, const char *name)
+{
+	size_t len;
+	char *data = util_read_file_at(AT_FDCWD, host, 64u << 20, &len);
+	int r;
+	if (!data)
+		return errno == ENOENT ? 0 : -errno;
+	r = util_write_file_at(dirfd, name, data, len, 0644);
+	free(data);
+	return r;
+}
+
+int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
+{
+	char hosts[1024], hn[300];
+	struct stat st;
+	int r = 0;
+
+	/* Users: only what the sandbox owns. With a single mapped id, other users could not exist. */
+	if (fstatat(etc, "passwd", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r |= put(etc, "passwd",
+			 multi_ids ? "root:x:0:0:root:/root:/bin/sh\n"
+				     "app:x:1000:1000:app:/home/app:/bin/sh\n"
+				     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+				   : "root:x:0:0:root:/root:/bin/sh\n",
+			 0644);
+		r |= put(etc, "group",
+			 multi_ids ? "root:x:0:\ntty:x:5:\nusers:x:100:app\napp:x:1000:\nnogroup:x:65534:\n"
+				   : "root:x:0:\n",
+			 0644);
+		r |= put(etc, "nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n", 0644);
+		r |= put(etc, "profile",
+			 "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+			 "PS1='\\u@\\h:\\w\\$ '\n",
+			 0644);
+		r |= copy_host_file(etc, "/etc/ld.so.cache", "ld.so.cache");
+		r |= copy_host_file(etc, "/usr/lib/os-release", "os-release");
+		if (fstatat(etc, "localtime", &st, AT_SYMLINK_NOFOLLOW) < 0)
+			symlinkat("/usr/share/zoneinfo/Etc/UTC", etc, "localtime");
+	}
+	/* Regenerated at every boot: they describe this sandbox. */
+	snprintf(hn, sizeof(hn), "%s\n", hostname);
+	r |= put(etc, "hostname", hn, 0644);
+	snprintf(hosts, sizeof(hosts),
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
+	r |= put(etc, "hosts", hosts, 0644);
+	if (fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
+	return r ? -1 : 0;
+}

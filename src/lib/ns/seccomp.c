@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * seccomp.c - the default seccomp filter every sandbox gets (both profiles).
+ *
+ * The kernel is shared with the host, so syscalls that only widen its attack
+ * surface are refused with EPERM (ENOSYS for clone3, so libc falls back to
+ * clone, whose flags we can inspect). The list follows what mainstream
+ * container runtimes deny; SECURITY.md publishes it. Foreign architectures
+ * (i386 via int 0x80, x32) kill the process: the filter checks the audit arch
+ * first (libseccomp's BADARCH action).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+
+#include "ns/ns.h"
+
+static const char *const denied[] = {
+	"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "create_module",
+	"bpf", "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "io_uring_setup",
+	"io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at", "reboot", "swapon",
+	"swapoff", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "acct", "quotactl",
+	"quotactl_fd", "lookup_dcookie", "nfsservctl", "syslog", "vhangup", "uselib", "ustat", "sysfs",
+	"_sysctl", "get_kernel_syms", "query_module", "iopl", "ioperm", "fanotify_init", "kcmp",
+	"pidfd_getfd", "mount_setattr", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+};
+
+int ns_seccomp_install(const char **what)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r = 0;
+
+	*what = "seccomp";
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(denied); i++) {
+		int nr = seccomp_syscall_resolve_name(denied[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not on this architecture */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	}
+	/* no nested user namespaces: a fresh one would hand the workload a full capability set again */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* terminal injection: TIOCSTI pushes input into a terminal, TIOCLINUX can too */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
