@@ -14,7 +14,7 @@ CFLAGS   += -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/l
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/*/*.c src/supervisor/*.c))
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/supervisor/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 AGENT_SRC:= $(sort $(wildcard src/agent/*.c))
 # agentd links only the pure, libc-only pieces it shares with the host side

@@ -110,6 +110,11 @@ int msb_get(msb_ctx *ctx, const char *name, msb_sandbox_info *out, msb_error *er
 /* List all sandboxes, newest first. *out is an array of *n entries; free with msb_sandbox_list_free. */
 int msb_list(msb_ctx *ctx, msb_sandbox_info **out, size_t *n, msb_error *err);
 void msb_sandbox_list_free(msb_sandbox_info *list, size_t n);
+/*
+ * Hold the sandbox: returns an fd; when it is closed (or this process dies)
+ * the sandbox is stopped. `msb run` uses it for ephemeral sandboxes.
+ */
+int msb_own(msb_ctx *ctx, const char *name, msb_error *err);
 /* Sandbox directory (logs/ lives under it); caller frees. */
 char *msb_sandbox_dir(msb_ctx *ctx, const char *name);
 

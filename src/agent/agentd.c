@@ -321,6 +321,8 @@ static void handle_session_msg(const struct proto_msg *m)
 	}
 }
 
+static void reap(void);
+
 static void handle_frame(const struct proto_msg *m)
 {
 	struct session *s;
@@ -341,6 +343,7 @@ static void handle_frame(const struct proto_msg *m)
 	case PROTO_SHUTDOWN:
 		shutting_down = true;
 		kill(-1, SIGTERM);
+		reap(); /* with nothing left to wait for, exit now */
 		break;
 	case PROTO_FS_GET:
 	case PROTO_FS_STAT:
@@ -377,7 +380,7 @@ static void reap(void)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0) {
 			if (pid < 0 && errno == ECHILD && shutting_down) {
-				sync();
+				/* no sync(): the root's upper layer is host storage the host flushes itself */
 				_exit(0);
 			}
 			return;

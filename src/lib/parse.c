@@ -703,7 +703,7 @@ static int detach_key(const char *p, size_t n)
 
 	if (n == 1)
 		return (unsigned char)p[0] < 0x80 ? (unsigned char)p[0] : -1;
-	if (n != 6 || memcmp(p, "ctrl-", 5))
+	if (n != 6 || memcmp(p, "ctrl-", 5) != 0)
 		return -1;
 	c = p[5];
 	if (c >= 'a' && c <= 'z')
@@ -831,7 +831,8 @@ static bool rfc3339_ms(const char *s, int64_t *out)
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return false;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (oh * 3600 + om * 60);
+	t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec -
+	    (int64_t)sign * (oh * 3600 + om * 60);
 	*out = t * 1000 + ms;
 	return true;
 }

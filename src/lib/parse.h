@@ -32,7 +32,9 @@
 #include "msb.h"
 
 /* The library builds with -fvisibility=hidden; public API definitions carry this. */
+#ifndef MSB_EXPORT
 #define MSB_EXPORT __attribute__((visibility("default")))
+#endif
 
 #define PARSE_HOSTNAME_MAX    64 /* Linux HOST_NAME_MAX: the longest derived or given hostname */
 #define PARSE_AUTO_NAME_LEN   12 /* strlen("msb-%08x") */

@@ -47,6 +47,7 @@ enum proto_type {
 	/* control socket only (CLI <-> supervisor) */
 	PROTO_CTL_STOP = 40,  /* C->S {TIMEOUT_MS} : graceful stop; reply CTL_OK when the sandbox is gone */
 	PROTO_CTL_OK = 41,    /* S->C {} */
+	PROTO_CTL_OWN = 42,   /* C->S {}: this connection owns the sandbox; when it closes, stop */
 	PROTO_TYPE_COUNT = 64
 };
 

@@ -46,7 +46,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *block)
 	int t;
 
 	for (t = 0; t < 16; t++)
-		w[t] = load_be32(block + 4 * t);
+		w[t] = load_be32(block + 4 * (size_t)t);
 	for (t = 16; t < 64; t++) {
 		uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
 		uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);

@@ -17,6 +17,10 @@
 
 #include "msb.h"
 
+#ifndef MSB_EXPORT
+#define MSB_EXPORT __attribute__((visibility("default")))
+#endif
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Retry a syscall expression while it fails with EINTR. */

@@ -27,6 +27,7 @@
  * knows agentd is running.
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -79,6 +80,18 @@ static int lo_up(void)
 	return r;
 }
 
+/* Close every fd >= 3 except those in @keep: nothing of the supervisor's leaks into the sandbox. */
+static void close_all_except(const int *keep, size_t n)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		bool k = false;
+		for (size_t i = 0; i < n; i++)
+			k |= keep[i] == fd;
+		if (!k)
+			close(fd);
+	}
+}
+
 /* P1: the sandbox's first process. Never returns. */
 static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
 {
@@ -119,10 +132,12 @@ static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
 		close(nul);
 	}
 	/* Everything but stdio, the channel, the error pipe and agentd itself goes. */
-	for (int fd = 4; fd < 1024; fd++)
-		if (fd != errfd && fd != b->agentd_fd)
-			close(fd);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 0)
+	{
+		const int keep[] = {3, errfd, b->agentd_fd};
+		close_all_except(keep, ARRAY_SIZE(keep));
+	}
+	/* credentials changed above: make sure the parent-death signal is still armed */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		fail(errfd, errno, "parent-death signal");
 	r = ns_seccomp_install(&what);
 	if (r < 0)
@@ -134,22 +149,42 @@ static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
 /* H: owns U1; forks P1 and writes U2's id map for it. Never returns. */
 static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 {
-	int hs[2], status;
+	int hs[2], status, procfd;
 	char c, path[64], map[64];
 	pid_t p1;
 
+	const int keep[] = {errfd, ssync, b->fs_dirfd, b->agentd_fd, b->chan_fd, b->log_fd};
+
+	close_all_except(keep, ARRAY_SIZE(keep));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		fail(errfd, errno, "set parent-death signal");
+	if (fchdir(b->fs_dirfd) < 0)
+		fail(errfd, errno, "enter the sandbox directory");
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail(errfd, errno, "create user namespace (are user namespaces enabled?)");
 	if (sync_send(ssync, 'U') < 0 || sync_wait(ssync) < 0)
 		_exit(1); /* the supervisor reports why */
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		fail(errfd, errno, "become root of the user namespace");
+	/*
+	 * Changing our host uid cleared the dumpable flag, which would make
+	 * /proc/<pid> of P1 (a fork of us) root-owned and its id map
+	 * unwritable for us. Nothing untrusted runs in this process or in P1
+	 * before agentd, which clears the flag again.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		fail(errfd, errno, "prctl");
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWPID) < 0)
 		fail(errfd, errno, "create namespaces");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hs) < 0)
 		fail(errfd, errno, "socketpair");
+	/*
+	 * P1's pivot_root will move our root too (same mount namespace), so keep a
+	 * handle on the host's /proc, where P1 is known by its host pid.
+	 */
+	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		fail(errfd, errno, "open /proc");
 	p1 = fork();
 	if (p1 < 0)
 		fail(errfd, errno, "fork sandbox init");
@@ -162,22 +197,27 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 	if (read(hs[0], &c, 1) == 1 && c == 'U') {
 		/* /proc here is still the host's: P1 is reachable by its host pid. */
 		snprintf(map, sizeof(map), "0 0 %u\n", b->map.count);
-		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)p1);
-		int fd1 = open(path, O_WRONLY | O_CLOEXEC);
-		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)p1);
+		snprintf(path, sizeof(path), "%d/uid_map", (int)p1);
+		int fd1 = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "%d/gid_map", (int)p1);
 		if (b->map.rootless && !b->map.multi) {
 			char sg[64];
-			snprintf(sg, sizeof(sg), "/proc/%d/setgroups", (int)p1);
-			int fs = open(sg, O_WRONLY | O_CLOEXEC);
+			snprintf(sg, sizeof(sg), "%d/setgroups", (int)p1);
+			int fs = openat(procfd, sg, O_WRONLY | O_CLOEXEC);
 			if (fs >= 0) {
 				(void)!write(fs, "deny", 4);
 				close(fs);
 			}
 		}
-		int fd2 = open(path, O_WRONLY | O_CLOEXEC);
+		int fd2 = openat(procfd, path, O_WRONLY | O_CLOEXEC);
 		bool ok = fd1 >= 0 && fd2 >= 0 && write(fd1, map, strlen(map)) > 0 && write(fd2, map, strlen(map)) > 0;
 		sync_send(hs[0], ok ? 'G' : 'X');
+		if (fd1 >= 0)
+			close(fd1);
+		if (fd2 >= 0)
+			close(fd2);
 	}
+	close(procfd);
 	close(hs[0]);
 	while (waitpid(p1, &status, 0) < 0 && errno == EINTR)
 		;

@@ -16,8 +16,8 @@
  * locks all of these mounts: U2 cannot remount the read-only binds writable or
  * unmount the masks (mount_too_revealing / MNT_LOCKED in the kernel).
  *
- * Host paths are reached through fds the supervisor opened
- * (/proc/self/fd/N): the sandbox's ids cannot traverse a 0700 $MSB_HOME.
+ * The sandbox's own directories are reached relative to the cwd (see
+ * mount_root); host system directories by their absolute paths.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -139,16 +139,20 @@ static int mask_proc(const char **what)
 	return 0;
 }
 
+/*
+ * Our cwd is the sandbox's fs/ directory (boot.c fchdir'd there before the
+ * namespaces were created; unshare(CLONE_NEWNS) moved it to the new copy).
+ * Overlay options are resolved relative to it: an fd from the host's mount
+ * namespace would not do, overlayfs refuses layers outside the mounter's
+ * namespace, and the sandbox's ids cannot search $MSB_HOME's ancestors.
+ */
 static int mount_root(const struct ns_boot *b, const char **what)
 {
-	char opts[256], merged[64];
-
-	snprintf(opts, sizeof(opts),
-		 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d/upper,workdir=/proc/self/fd/%d/work,userxattr",
-		 b->lower_dirfd, b->fs_dirfd, b->fs_dirfd);
-	snprintf(merged, sizeof(merged), "/proc/self/fd/%d/merged", b->fs_dirfd);
-	STEP(what, "mount overlay root", mount("overlay", merged, "overlay", MS_NOSUID | MS_NODEV, opts));
-	STEP(what, "enter new root", chdir(merged));
+	(void)b;
+	STEP(what, "mount overlay root",
+	     mount("overlay", "merged", "overlay", MS_NOSUID | MS_NODEV,
+		   "lowerdir=lower,upperdir=upper,workdir=work,userxattr"));
+	STEP(what, "enter new root", chdir("merged"));
 	return 0;
 }
 

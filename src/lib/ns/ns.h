@@ -38,8 +38,7 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err);
 int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
 
 struct ns_boot {
-	int fs_dirfd;	 /* sandbox fs dir: upper/, work/, merged/ (owned by sandbox root) */
-	int lower_dirfd; /* image lower dir (host image: generated skeleton) */
+	int fs_dirfd;	 /* sandbox fs dir: lower/, upper/, work/, merged/ (owned by sandbox root) */
 	int agentd_fd;	 /* the agentd executable */
 	int chan_fd;	 /* agent end of the channel socketpair; becomes fd 3 */
 	int log_fd;	 /* where agentd's stderr goes, or -1 */
@@ -70,7 +69,7 @@ int ns_seccomp_install(const char **what);
 int ns_caps_limit(bool restricted);
 
 /* rootfs_host.c: the built-in `host` image. */
-int rootfs_host_prepare_lower(const char *home, char **lower_out, msb_error *err);
+int rootfs_host_prepare_lower(int fs_dirfd, const struct ns_idmap *m, msb_error *err);
 /* Write the sandbox's generated /etc into @etc_dirfd (inside the sandbox, during boot). */
 int rootfs_host_write_etc(int etc_dirfd, const char *hostname, bool multi_ids);
 

@@ -11,15 +11,18 @@
  * /etc/alternatives. Nothing of /home, /root, /etc/shadow or the host's
  * other /etc files exists inside.
  *
- * The skeleton is owned by the host id that is root inside the sandbox, so
- * that sandbox root owns its top-level directories; it is built under a
- * temporary name and renamed into place, so a crash never leaves half of it.
+ * The skeleton lives in the sandbox's own fs/ directory next to upper/ and
+ * work/ (the overlay is mounted with paths relative to that directory, the
+ * only host directory the sandbox's ids may search), and is owned by the host
+ * id that is root inside, so sandbox root owns its top-level directories. A
+ * failed build is removed, so a half skeleton never boots.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "ns/ns.h"
+#include "sandbox.h"
 
 struct skel_entry {
 	const char *path;
@@ -34,69 +37,49 @@ static const struct skel_entry skeleton[] = {
 	{"sbin", 0},	   {"lib", 0},	      {"lib32", 0},	  {"lib64", 0},		   {"libx32", 0},
 };
 
-static int build_skeleton(const char *dir, uid_t uid, gid_t gid)
+static int build_skeleton(int dfd, uid_t uid, gid_t gid)
 {
-	char p[4096], target[256];
+	char target[256];
 
-	if (mkdir(dir, 0755) < 0 || lchown(dir, uid, gid) < 0)
-		return -errno;
 	for (size_t i = 0; i < ARRAY_SIZE(skeleton); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, skeleton[i].path);
+		const char *p = skeleton[i].path;
 		if (skeleton[i].mode == 0) {
 			char host[64];
 			ssize_t n;
-			snprintf(host, sizeof(host), "/%s", skeleton[i].path);
+			snprintf(host, sizeof(host), "/%s", p);
 			n = readlink(host, target, sizeof(target) - 1);
 			if (n < 0)
 				continue; /* absent, or a real directory: not merged-/usr, not offered */
 			target[n] = '\0';
-			if (symlink(target, p) < 0)
+			if (symlinkat(target, dfd, p) < 0)
 				return -errno;
-		} else if (mkdir(p, skeleton[i].mode) < 0 || chmod(p, skeleton[i].mode) < 0) {
+		} else if (mkdirat(dfd, p, skeleton[i].mode) < 0 || fchmodat(dfd, p, skeleton[i].mode, 0) < 0) {
 			return -errno;
 		}
-		if (lchown(p, uid, gid) < 0)
+		if (fchownat(dfd, p, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 			return -errno;
 	}
 	return 0;
 }
 
-int rootfs_host_prepare_lower(const char *home, char **lower_out, msb_error *err)
+int rootfs_host_prepare_lower(int fs_dirfd, const struct ns_idmap *m, msb_error *err)
 {
-	struct ns_idmap m;
-	char *dir, *tmp;
-	int r;
+	int dfd, r;
 
-	r = ns_idmap_plan(&m, err);
-	if (r < 0)
-		return r;
-	dir = xasprintf("%s/images/host/lower-%u", home, (unsigned)m.root_uid);
-	if (access(dir, F_OK) == 0) {
-		*lower_out = dir;
-		return 0;
+	if (mkdirat(fs_dirfd, "lower", 0755) < 0) {
+		if (errno == EEXIST)
+			return 0; /* built at first boot; the lower layer never changes */
+		return msb_err_sys(err, errno, "cannot create the host image skeleton");
 	}
-	tmp = xasprintf("%s.tmp.%d", dir, (int)getpid());
-	r = build_skeleton(tmp, m.root_uid, m.root_gid);
-	if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
-		r = -errno;
-	if (r < 0 || access(tmp, F_OK) == 0) {
-		/* lost a race with a concurrent create, or failed: remove our copy */
-		char *cmd = xasprintf("%s", tmp);
-		for (size_t i = ARRAY_SIZE(skeleton); i-- > 0;) {
-			char *p = xasprintf("%s/%s", cmd, skeleton[i].path);
-			if (unlink(p) < 0)
-				rmdir(p);
-			free(p);
-		}
-		rmdir(cmd);
-		free(cmd);
-	}
-	free(tmp);
+	dfd = openat(fs_dirfd, "lower", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return msb_err_sys(err, errno, "cannot open the host image skeleton");
+	r = fchown(dfd, m->root_uid, m->root_gid) < 0 ? -errno : build_skeleton(dfd, m->root_uid, m->root_gid);
+	close(dfd);
 	if (r < 0) {
-		free(dir);
+		fs_rm_rf_at(fs_dirfd, "lower");
 		return msb_err_sys(err, -r, "cannot build the host image skeleton");
 	}
-	*lower_out = dir;
 	return 0;
 }
 

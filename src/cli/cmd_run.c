@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cmd_run.c - `msb run` and `msb create` (spec/cli.md §3.1-3.3).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "parse.h"
+#include "sandbox_opts.h"
+
+const char *const sandbox_opt_key[O_COUNT] = {
+	[O_NAME] = "name",	 [O_WORKDIR] = "workdir",     [O_SHELL] = "shell",
+	[O_ENV] = "env",	 [O_LABEL] = "label",	      [O_SECURITY] = "security",
+	[O_ENTRYPOINT] = "entrypoint", [O_HOSTNAME] = "hostname", [O_USER] = "user",
+	[O_MAX_DURATION] = "max-duration", [O_IDLE_TIMEOUT] = "idle-timeout",
+};
+
+static const struct cli_opt run_opts[] = {
+	SANDBOX_OPTS,
+	{"detach", 'd', false, O_DETACH, "Run the resolved image command in the background and print the sandbox name."},
+	{"tty", 't', false, O_TTY, "Allocate a pseudo-terminal (enables colors, line editing)."},
+	{"no-tty", 0, false, O_NO_TTY, "Disable pseudo-terminal allocation and run non-interactively."},
+	{"timeout", 0, true, O_TIMEOUT, "Kill the command after this duration (e.g. 30s, 5m, 1h)."},
+	{"rlimit", 0, true, O_RLIMIT, "Set a POSIX resource limit (e.g. nofile=1024, nproc=64)."},
+	{"detach-keys", 0, true, O_DETACH_KEYS, "Key sequence to detach from an interactive session."},
+};
+
+static const struct cli_opt create_opts[] = {SANDBOX_OPTS};
+
+#define RUN_USAGE    "msb run [OPTIONS] [IMAGE] [-- <COMMAND>...]"
+#define CREATE_USAGE "msb create [OPTIONS] [IMAGE]"
+
+static int set(msb_config *cfg, const char *key, const char *val)
+{
+	msb_error err = {0};
+	if (msb_config_set(cfg, key, val, &err) < 0) {
+		cli_error(&err);
+		return -1;
+	}
+	return 0;
+}
+
+msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
+{
+	msb_config *cfg = msb_config_new();
+	msb_error err = {0};
+	bool replace = false;
+
+	if (set(cfg, "image", image) < 0)
+		goto bad;
+	for (int i = 0; i < a->n; i++) {
+		int id = a->v[i].id;
+		const char *v = a->v[i].val;
+		uint64_t ms;
+		if (id < O_COUNT && sandbox_opt_key[id]) {
+			if (set(cfg, sandbox_opt_key[id], v) < 0)
+				goto bad;
+			continue;
+		}
+		switch (id) {
+		case O_REPLACE:
+			replace = true;
+			break;
+		case O_REPLACE_TIMEOUT:
+			if (msb_parse_duration_ms(v, &ms, &err) < 0) {
+				cli_error(&err);
+				goto bad;
+			}
+			replace = true;
+			if (set(cfg, "replace-timeout-ms", v) < 0)
+				goto bad;
+			break;
+		case O_CPUS:
+		case O_MEMORY:
+			/* validate the value, then refuse: a cap we cannot enforce must not be ignored */
+			if (set(cfg, id == O_CPUS ? "cpus" : "memory", v) < 0)
+				goto bad;
+			cli_errorf("--%s: CPU and memory caps are not supported by this build yet; "
+				   "refusing to run without the cap you asked for",
+				   id == O_CPUS ? "cpus" : "memory");
+			goto bad;
+		case O_PULL:
+			if (parse_pull_policy(v, &err) < 0) {
+				cli_error(&err);
+				goto bad;
+			}
+			break;
+		case O_LOG_LEVEL:
+			if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") && strcmp(v, "debug") &&
+			    strcmp(v, "trace")) {
+				cli_errorf("invalid log level: %s (expected: error, warn, info, debug, trace)", v);
+				goto bad;
+			}
+			break;
+		default:
+			break; /* command-specific or switches handled by the caller */
+		}
+	}
+	if (replace && set(cfg, "replace", "1") < 0)
+		goto bad;
+	return cfg;
+bad:
+	msb_config_free(cfg);
+	return NULL;
+}
+
+static bool sandbox_exists(const char *name, int *status)
+{
+	msb_sandbox_info info;
+	if (msb_get(cli_ctx(), name, &info, NULL) < 0)
+		return false;
+	*status = info.status;
+	msb_sandbox_info_clear(&info);
+	return true;
+}
+
+static int create_from(const struct cli_args *a, const char *image, bool ephemeral, char **cmd, int ncmd,
+		       char name[MSB_NAME_MAX + 1])
+{
+	msb_config *cfg = sandbox_opts_config(a, image);
+	msb_error err = {0};
+	int r;
+	if (!cfg)
+		return EXIT_MSB;
+	if (ephemeral && set(cfg, "ephemeral", "1") < 0) {
+		msb_config_free(cfg);
+		return EXIT_MSB;
+	}
+	for (int i = 0; i < ncmd; i++)
+		if (set(cfg, "cmd", cmd[i]) < 0) {
+			msb_config_free(cfg);
+			return EXIT_MSB;
+		}
+	r = msb_create(cli_ctx(), cfg, name, &err);
+	msb_config_free(cfg);
+	if (r < 0) {
+		cli_error(&err);
+		return EXIT_MSB;
+	}
+	return 0;
+}
+
+int cmd_create(int argc, char **argv)
+{
+	struct cli_args a;
+	char name[MSB_NAME_MAX + 1];
+	int r;
+
+	cli_parse(argc, argv, create_opts, sizeof(create_opts) / sizeof(create_opts[0]), &a, CREATE_USAGE);
+	if (a.npos > 1 || a.dashdash)
+		cli_usage_error(CREATE_USAGE, "unexpected argument '%s' found", a.npos > 1 ? a.pos[1] : "--");
+	r = create_from(&a, a.npos ? a.pos[0] : "host", false, NULL, 0, name);
+	if (r)
+		return r;
+	cli_action(cli_has(&a, O_QUIET), "Created", name);
+	if (!cli_has(&a, O_NAME))
+		printf("%s\n", name);
+	return 0;
+}
+
+static int parse_rlimits(const struct cli_args *a, struct msb_rlimit *rl, size_t *n)
+{
+	msb_error err = {0};
+	*n = 0;
+	for (int i = 0; i < a->n; i++) {
+		if (a->v[i].id != O_RLIMIT)
+			continue;
+		if (*n >= 16) {
+			cli_errorf("too many --rlimit options");
+			return -1;
+		}
+		if (msb_parse_rlimit(a->v[i].val, &rl[(*n)++], &err) < 0) {
+			cli_error(&err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Own the sandbox for the length of this command: if we die, the supervisor stops it. */
+static int own_sandbox(const char *name);
+
+int cmd_run(int argc, char **argv)
+{
+	struct cli_args a;
+	struct msb_rlimit rl[16];
+	struct cli_session s = {0};
+	char name[MSB_NAME_MAX + 1];
+	const char *argv_shell[2] = {NULL, NULL};
+	uint64_t timeout = 0;
+	msb_error err = {0};
+	bool ephemeral, started_here = true, interactive;
+	int status = 0, r, owner_fd = -1;
+
+	cli_parse(argc, argv, run_opts, sizeof(run_opts) / sizeof(run_opts[0]), &a, RUN_USAGE);
+	if (a.npos > 1)
+		cli_usage_error(RUN_USAGE, "unexpected argument '%s' found", a.pos[1]);
+	if (cli_has(&a, O_TTY) && cli_has(&a, O_NO_TTY))
+		cli_usage_error(RUN_USAGE, "the argument '--tty' cannot be used with '--no-tty'");
+	if (cli_get(&a, O_TIMEOUT) && msb_parse_duration_s(cli_get(&a, O_TIMEOUT), &timeout, &err) < 0) {
+		cli_error(&err);
+		return EXIT_MSB;
+	}
+	if (parse_rlimits(&a, rl, &s.opts.n_rlimits) < 0)
+		return EXIT_MSB;
+	if (cli_get(&a, O_DETACH_KEYS)) {
+		struct parse_detach_keys dk;
+		if (parse_detach_keys(cli_get(&a, O_DETACH_KEYS), &dk, &err) < 0) {
+			cli_error(&err);
+			return EXIT_MSB;
+		}
+	}
+	ephemeral = !cli_has(&a, O_NAME);
+	if (!ephemeral && !cli_has(&a, O_REPLACE) && !cli_has(&a, O_REPLACE_TIMEOUT) &&
+	    sandbox_exists(cli_get(&a, O_NAME), &r)) {
+		snprintf(name, sizeof(name), "%s", cli_get(&a, O_NAME));
+		if (a.n > 1)
+			cli_warn("sandbox '%s' already exists; creation flags ignored (use --replace to recreate)", name);
+		if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING) {
+			started_here = false;
+		} else if (msb_start(cli_ctx(), name, &err) < 0) {
+			cli_error(&err);
+			return EXIT_PRESTART;
+		}
+		if (cli_has(&a, O_DETACH)) {
+			if (a.nrest)
+				cli_warn("command after -- is not applied when reusing existing sandbox '%s' in --detach "
+					 "mode",
+					 name);
+			printf("%s\n", name);
+			return 0;
+		}
+	} else {
+		bool detach = cli_has(&a, O_DETACH);
+		r = create_from(&a, a.npos ? a.pos[0] : "host", ephemeral && !detach, detach ? a.rest : NULL,
+				detach ? a.nrest : 0, name);
+		if (r)
+			return r == EXIT_MSB ? EXIT_PRESTART : r;
+		if (detach) {
+			printf("%s\n", name);
+			return 0;
+		}
+	}
+	if (ephemeral)
+		owner_fd = own_sandbox(name);
+	interactive = isatty(STDIN_FILENO) && !cli_has(&a, O_NO_TTY);
+	s.name = name;
+	s.opts.rlimits = rl;
+	s.timeout_s = timeout;
+	s.timeout_msg = "command timed out";
+	if (a.nrest) {
+		s.opts.argv = (const char *const *)a.rest;
+		s.opts.argc = (size_t)a.nrest;
+		s.opts.tty = interactive || cli_has(&a, O_TTY);
+		s.forward_stdin = interactive;
+		status = cli_run_session(&s);
+	} else if (interactive) {
+		argv_shell[0] = cli_get(&a, O_SHELL) ? cli_get(&a, O_SHELL) : "/bin/sh";
+		s.opts.argv = argv_shell;
+		s.opts.argc = 1;
+		s.opts.tty = true;
+		s.forward_stdin = true;
+		status = cli_run_session(&s);
+	} else {
+		cli_warn("no command provided and stdin is not a terminal");
+	}
+	if (started_here && msb_stop(cli_ctx(), name, 10, 0, &err) < 0 && err.code != MSB_ERR_STATE)
+		cli_error(&err);
+	if (owner_fd >= 0)
+		close(owner_fd);
+	return status;
+}
+
+static int own_sandbox(const char *name)
+{
+	return msb_own(cli_ctx(), name, NULL);
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sandbox.c - the lifecycle: create, start, stop, remove, get, list.
+ *
+ * Ordering that keeps the store consistent under crashes and races:
+ *   create: validate -> INSERT row (the name's UNIQUE constraint arbitrates
+ *           concurrent creates) -> make the directory -> spawn the supervisor
+ *           and wait for "ready". Any failure after the INSERT removes both the
+ *           directory and the row, so nothing half-made remains.
+ *   stop:   ask the supervisor over the control socket; it records Stopped.
+ *           If it is unreachable or too slow it is killed, and the sandbox dies
+ *           with it (PR_SET_PDEATHSIG); then the CLI records Stopped.
+ *   get:    a row that says Running whose supervisor is gone is reconciled to
+ *           Crashed on the next look (ephemeral ones are removed).
+ */
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "msb.h"
+#include "parse.h"
+#include "proto.h"
+#include "sandbox.h"
+
+static const char *self_exe(char *buf, size_t len)
+{
+	const char *env = getenv("MSB_PATH");
+	ssize_t n;
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", buf, len - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		const char *base = strrchr(buf, '/');
+		if (base && strcmp(base + 1, "msb") == 0)
+			return buf;
+	}
+	return "msb";
+}
+
+int sandbox_ctl_connect(struct msb_ctx *ctx, const char *name, msb_error *err)
+{
+	char *dir = msb_sandbox_dir(ctx, name);
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+	free(dir);
+	if (dfd < 0)
+		return msb_err_set(err, MSB_ERR_NOT_FOUND, errno, "sandbox \"%s\" has no directory", name);
+	fd = fs_unix_connect_at(dfd, CTL_SOCK_NAME);
+	close(dfd);
+	if (fd < 0)
+		return msb_err_set(err, MSB_ERR_STATE, -fd, "sandbox \"%s\" is not running (control socket: %s)", name,
+				   strerror(-fd));
+	return fd;
+}
+
+/*
+ * Spawn `msb sandbox` detached (double fork, new session) and read its
+ * verdict from a pipe: "ok" once the agent said hello, or an error message.
+ */
+int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *err)
+{
+	char exe[4096], fdarg[16], buf[1100];
+	const char *path = self_exe(exe, sizeof(exe));
+	int pfd[2], st;
+	ssize_t n;
+	pid_t c;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return msb_err_sys(err, errno, "pipe");
+	c = fork();
+	if (c < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return msb_err_sys(err, errno, "fork");
+	}
+	if (c == 0) {
+		int nul, logfd;
+		char *logp = xasprintf("%s/sandboxes/%s/logs/runtime.log", ctx->home, name);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		nul = open("/dev/null", O_RDWR);
+		logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		dup2(nul, 0);
+		dup2(logfd >= 0 ? logfd : nul, 1);
+		dup2(logfd >= 0 ? logfd : nul, 2);
+		int rfd = fcntl(pfd[1], F_DUPFD, 3); /* not CLOEXEC: the supervisor inherits it */
+		snprintf(fdarg, sizeof(fdarg), "%d", rfd);
+		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, (char *)NULL);
+		dprintf(rfd, "cannot execute %s: %s", path, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	n = util_read_full(pfd[0], buf, sizeof(buf) - 1);
+	close(pfd[0]);
+	if (n < 0)
+		return msb_err_sys(err, (int)-n, "reading the supervisor's status");
+	buf[n > 0 ? n : 0] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		return 0;
+	return msb_err_set(err, MSB_ERR_SYSTEM, 0, "sandbox \"%s\" failed to start: %s", name,
+			   n > 0 ? buf : "the supervisor exited without a status (see its runtime.log)");
+}
+
+int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err)
+{
+	int sfd = openat(ctx->home_fd, "sandboxes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+	if (sfd < 0)
+		return msb_err_sys(err, errno, "open %s/sandboxes", ctx->home);
+	r = fs_rm_rf_at(sfd, name);
+	close(sfd);
+	if (r < 0)
+		return msb_err_sys(err, -r, "cannot remove the directory of sandbox \"%s\"", name);
+	return 0;
+}
+
+static void random_name(char out[MSB_NAME_MAX + 1])
+{
+	uint32_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)util_wall_ms() ^ (uint32_t)getpid();
+	snprintf(out, MSB_NAME_MAX + 1, "msb-%08x", v);
+}
+
+static int make_dirs(struct msb_ctx *ctx, const char *name, msb_error *err)
+{
+	char *dir = msb_sandbox_dir(ctx, name);
+	char *p;
+	int r = 0;
+	if (mkdir(dir, 0700) < 0)
+		r = msb_err_sys(err, errno, "cannot create %s", dir);
+	for (const char *const *s = (const char *const[]){"logs", "fs", NULL}; r == 0 && *s; s++) {
+		p = xasprintf("%s/%s", dir, *s);
+		if (mkdir(p, 0700) < 0)
+			r = msb_err_sys(err, errno, "cannot create %s", p);
+		free(p);
+	}
+	free(dir);
+	return r;
+}
+
+static int reject_unsupported_image(const char *image, msb_error *err)
+{
+	if (strcmp(image, "host") == 0)
+		return 0;
+	return msb_err_set(err, MSB_ERR_UNSUPPORTED, 0,
+			   "image \"%s\" is not available: this build runs the built-in `host` image only "
+			   "(OCI images are not implemented yet)",
+			   image);
+}
+
+static int replace_existing(struct msb_ctx *ctx, const char *name, const json_t *cfg, msb_error *err)
+{
+	msb_sandbox_info info;
+	uint64_t ms = config_u64(cfg, "replace_timeout_ms", 10000);
+	int r = sandbox_get(ctx, name, &info, NULL);
+	if (r < 0)
+		return 0;
+	msb_sandbox_info_clear(&info);
+	r = msb_stop(ctx, name, (unsigned)((ms + 999) / 1000), ms == 0, err);
+	if (r < 0 && err && err->code != MSB_ERR_STATE)
+		return r;
+	return msb_remove(ctx, name, 1, err);
+}
+
+MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB_NAME_MAX + 1], msb_error *err)
+{
+	json_t *obj = json_deep_copy(cfg->obj);
+	const char *image, *name;
+	char gen[MSB_NAME_MAX + 1], host[MSB_NAME_MAX + 1];
+	char *json = NULL, **kv = NULL;
+	size_t nkv = 0;
+	const char *k;
+	json_t *v, *labels;
+	int r;
+
+	if (!json_string_value(json_object_get(obj, "image")))
+		json_object_set_new(obj, "image", json_string("host"));
+	image = config_str(obj, "image");
+	r = reject_unsupported_image(image, err);
+	if (r < 0)
+		goto out;
+	name = config_str(obj, "name");
+	if (!name) {
+		random_name(gen);
+		json_object_set_new(obj, "name", json_string(gen));
+		name = config_str(obj, "name");
+	}
+	if (!config_str(obj, "hostname")) {
+		parse_hostname_from_name(name, host);
+		json_object_set_new(obj, "hostname", json_string(host));
+	}
+	if (json_is_true(json_object_get(obj, "replace"))) {
+		r = replace_existing(ctx, name, obj, err);
+		if (r < 0)
+			goto out;
+	}
+	labels = json_object_get(obj, "labels");
+	json_object_foreach(labels, k, v)
+	{
+		kv = xrealloc(kv, (nkv + 1) * 2 * sizeof(char *));
+		kv[2 * nkv] = (char *)k;
+		kv[2 * nkv + 1] = (char *)json_string_value(v);
+		nkv++;
+	}
+	json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	r = store_insert_sandbox(ctx, name, image, json, json_is_true(json_object_get(obj, "ephemeral")),
+				 (const char *const *)kv, nkv, err);
+	if (r < 0)
+		goto out;
+	r = make_dirs(ctx, name, err);
+	if (r == 0)
+		r = sandbox_spawn_supervisor(ctx, name, err);
+	if (r < 0) {
+		sandbox_remove_dir(ctx, name, NULL);
+		store_delete_sandbox(ctx, name, NULL);
+		goto out;
+	}
+	if (name_out)
+		snprintf(name_out, MSB_NAME_MAX + 1, "%s", name);
+out:
+	free(kv);
+	free(json);
+	json_decref(obj);
+	return r;
+}
+
+int sandbox_get(struct msb_ctx *ctx, const char *name, msb_sandbox_info *out, msb_error *err)
+{
+	uint64_t start = 0;
+	int r = store_get_sandbox(ctx, name, out, &start, err);
+	if (r < 0)
+		return r;
+	if ((out->status == MSB_STATUS_RUNNING || out->status == MSB_STATUS_DRAINING ||
+	     out->status == MSB_STATUS_STARTING) &&
+	    !proc_alive(out->supervisor_pid, start)) {
+		int st = out->status == MSB_STATUS_DRAINING ? MSB_STATUS_STOPPED : MSB_STATUS_CRASHED;
+		store_set_status(ctx, name, st, 0, 0, NULL);
+		store_run_end(ctx, name, st == MSB_STATUS_CRASHED ? "InternalError" : "ShutdownRequested", -1, NULL);
+		out->status = st;
+		out->supervisor_pid = 0;
+	}
+	return 0;
+}
+
+MSB_EXPORT int msb_get(msb_ctx *ctx, const char *name, msb_sandbox_info *out, msb_error *err)
+{
+	int r = msb_name_valid(name, err);
+	return r < 0 ? r : sandbox_get(ctx, name, out, err);
+}
+
+MSB_EXPORT int msb_list(msb_ctx *ctx, msb_sandbox_info **out, size_t *n, msb_error *err)
+{
+	msb_sandbox_info *v;
+	size_t k;
+	int r = store_list_sandboxes(ctx, &v, &k, err);
+	if (r < 0)
+		return r;
+	/* reconcile each row the same way msb_get does */
+	for (size_t i = 0; i < k; i++) {
+		msb_sandbox_info fresh;
+		if (sandbox_get(ctx, v[i].name, &fresh, NULL) == 0) {
+			msb_sandbox_info_clear(&v[i]);
+			v[i] = fresh;
+		}
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+MSB_EXPORT int msb_start(msb_ctx *ctx, const char *name, msb_error *err)
+{
+	msb_sandbox_info info;
+	int r = msb_get(ctx, name, &info, err);
+	if (r < 0)
+		return r;
+	r = info.status;
+	msb_sandbox_info_clear(&info);
+	if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING)
+		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is already running", name);
+	if (r != MSB_STATUS_STOPPED && r != MSB_STATUS_CRASHED && r != MSB_STATUS_CREATED)
+		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox '%s' is in state %s and cannot be started", name,
+				   msb_status_name(r));
+	return sandbox_spawn_supervisor(ctx, name, err);
+}
+
+/* Wait until @pid (identified by @start) is gone, up to @ms. Return true if it is gone. */
+static bool wait_gone(pid_t pid, uint64_t start, uint64_t ms)
+{
+	uint64_t until = util_now_ms() + ms;
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	bool gone = false;
+	if (pfd >= 0 && start && proc_start_time(pid) != start) {
+		close(pfd);
+		return true;
+	}
+	while (!gone) {
+		uint64_t now = util_now_ms();
+		if (!proc_alive(pid, start))
+			gone = true;
+		else if (now >= until)
+			break;
+		else if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+			poll(&p, 1, (int)(until - now));
+		} else {
+			usleep(5000);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return gone;
+}
+
+static int stop_via_socket(struct msb_ctx *ctx, const char *name, unsigned timeout_s, msb_error *err)
+{
+	struct proto_enc e = {0};
+	int fd = sandbox_ctl_connect(ctx, name, err);
+	char c;
+	if (fd < 0)
+		return fd;
+	proto_enc_begin(&e, PROTO_CTL_STOP, 0);
+	proto_enc_u64(&e, T_TIMEOUT_MS, (uint64_t)timeout_s * 1000);
+	proto_enc_end(&e);
+	proto_write_enc(fd, &e);
+	proto_enc_free(&e);
+	/* the supervisor closes the connection when it exits */
+	{
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		poll(&p, 1, (int)(timeout_s * 1000 + 5000));
+		while (read(fd, &c, 1) > 0) {
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+MSB_EXPORT int msb_stop(msb_ctx *ctx, const char *name, unsigned timeout_s, int force, msb_error *err)
+{
+	msb_sandbox_info info;
+	uint64_t start = 0;
+	pid_t pid;
+	int r = msb_get(ctx, name, &info, err);
+
+	if (r < 0)
+		return r;
+	r = info.status;
+	msb_sandbox_info_clear(&info);
+	if (r != MSB_STATUS_RUNNING && r != MSB_STATUS_DRAINING)
+		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is not running (status %s)", name,
+				   msb_status_name(r));
+	store_get_sandbox(ctx, name, &info, &start, NULL);
+	pid = info.supervisor_pid;
+	msb_sandbox_info_clear(&info);
+	if (!force && timeout_s > 0) {
+		stop_via_socket(ctx, name, timeout_s, NULL);
+		if (wait_gone(pid, start, 2000))
+			goto done;
+	}
+	if (proc_alive(pid, start))
+		kill(pid, SIGKILL);
+	if (!wait_gone(pid, start, 5000))
+		return msb_err_set(err, MSB_ERR_TIMEOUT, 0, "sandbox \"%s\" did not stop (supervisor pid %d)", name,
+				   (int)pid);
+done:
+	/* the supervisor records Stopped itself; after a kill we do it */
+	if (store_get_sandbox(ctx, name, &info, NULL, NULL) == 0) {
+		if (info.status == MSB_STATUS_RUNNING || info.status == MSB_STATUS_DRAINING) {
+			store_set_status(ctx, name, MSB_STATUS_STOPPED, 0, 0, NULL);
+			store_run_end(ctx, name, "Signal", -1, NULL);
+		}
+		if (info.ephemeral) {
+			sandbox_remove_dir(ctx, name, NULL);
+			store_delete_sandbox(ctx, name, NULL);
+		}
+		msb_sandbox_info_clear(&info);
+	}
+	return 0;
+}
+
+MSB_EXPORT int msb_remove(msb_ctx *ctx, const char *name, int force, msb_error *err)
+{
+	msb_sandbox_info info;
+	int r = msb_get(ctx, name, &info, err);
+	int st;
+	if (r < 0)
+		return r;
+	st = info.status;
+	msb_sandbox_info_clear(&info);
+	if (st == MSB_STATUS_RUNNING || st == MSB_STATUS_DRAINING || st == MSB_STATUS_PAUSED) {
+		if (!force)
+			return msb_err_set(err, MSB_ERR_STATE, 0,
+					   "sandbox still running: cannot remove sandbox \"%s\": status is %s "
+					   "(stop it first, or use --force)",
+					   name, msb_status_name(st));
+		r = msb_stop(ctx, name, 0, 1, err);
+		if (r < 0)
+			return r;
+	}
+	r = sandbox_remove_dir(ctx, name, err);
+	if (r < 0)
+		return r;
+	return store_delete_sandbox(ctx, name, err);
+}
+
+MSB_EXPORT int msb_own(msb_ctx *ctx, const char *name, msb_error *err)
+{
+	struct proto_enc e = {0};
+	int fd = sandbox_ctl_connect(ctx, name, err);
+	if (fd < 0)
+		return fd;
+	proto_enc_begin(&e, PROTO_CTL_OWN, 0);
+	proto_enc_end(&e);
+	if (proto_write_enc(fd, &e) < 0) {
+		close(fd);
+		fd = msb_err_sys(err, errno, "cannot hold sandbox \"%s\"", name);
+	}
+	proto_enc_free(&e);
+	return fd;
+}
