@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "ns/ns.h"
 #include "msb.h"
 #include "parse.h"
 #include "proto.h"
@@ -112,6 +113,17 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *e
 			   n > 0 ? buf : "the supervisor exited without a status (see its runtime.log)");
 }
 
+struct rm_arg {
+	int dirfd;
+	const char *name;
+};
+
+static int rm_in_userns(void *p)
+{
+	struct rm_arg *a = p;
+	return fs_rm_rf_at(a->dirfd, a->name);
+}
+
 int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err)
 {
 	int sfd = openat(ctx->home_fd, "sandboxes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -119,6 +131,11 @@ int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err)
 	if (sfd < 0)
 		return msb_err_sys(err, errno, "open %s/sandboxes", ctx->home);
 	r = fs_rm_rf_at(sfd, name);
+	if ((r == -EACCES || r == -EPERM) && geteuid() != 0) {
+		/* files owned by subordinate ids: remove them as the sandbox's root */
+		struct rm_arg a = {.dirfd = sfd, .name = name};
+		r = ns_userns_call(rm_in_userns, &a, NULL) == 0 ? fs_rm_rf_at(sfd, name) : r;
+	}
 	close(sfd);
 	if (r < 0)
 		return msb_err_sys(err, -r, "cannot remove the directory of sandbox \"%s\"", name);
@@ -296,32 +313,39 @@ MSB_EXPORT int msb_start(msb_ctx *ctx, const char *name, msb_error *err)
 	return sandbox_spawn_supervisor(ctx, name, err);
 }
 
-/* Wait until @pid (identified by @start) is gone, up to @ms. Return true if it is gone. */
+/*
+ * Wait until @pid (identified by @start) is gone, up to @ms. Return true if it is gone.
+ * A pidfd becomes readable when the process exits, even while it is a zombie
+ * its parent has not reaped yet, which kill(pid, 0) would still report alive.
+ */
 static bool wait_gone(pid_t pid, uint64_t start, uint64_t ms)
 {
 	uint64_t until = util_now_ms() + ms;
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	bool gone = false;
-	if (pfd >= 0 && start && proc_start_time(pid) != start) {
-		close(pfd);
+	int pfd;
+
+	if (!proc_alive(pid, start))
 		return true;
-	}
-	while (!gone) {
-		uint64_t now = util_now_ms();
-		if (!proc_alive(pid, start))
-			gone = true;
-		else if (now >= until)
-			break;
-		else if (pfd >= 0) {
-			struct pollfd p = {.fd = pfd, .events = POLLIN};
-			poll(&p, 1, (int)(until - now));
-		} else {
-			usleep(5000);
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
+		int r;
+		/* the pid may have been reused between the check and pidfd_open */
+		if (start && proc_start_time(pid) != start) {
+			close(pfd);
+			return true;
 		}
-	}
-	if (pfd >= 0)
+		do
+			r = poll(&p, 1, (int)ms);
+		while (r < 0 && errno == EINTR);
 		close(pfd);
-	return gone;
+		return r > 0;
+	}
+	while (util_now_ms() < until) {
+		if (!proc_alive(pid, start))
+			return true;
+		usleep(5000);
+	}
+	return !proc_alive(pid, start);
 }
 
 static int stop_via_socket(struct msb_ctx *ctx, const char *name, unsigned timeout_s, msb_error *err)

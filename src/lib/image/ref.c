@@ -24,7 +24,6 @@
  * built.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 
 #include "image/manifest.h"
@@ -71,7 +70,7 @@ const char *img_quote(char *buf, size_t size, const char *s, size_t len)
 }
 
 /* "invalid image reference "<input>": <detail>" */
-__attribute__((format(printf, 3, 4))) static int ref_fail(msb_error *err, const char *input, const char *fmt,
+__attribute__((format(printf, 3, 4))) static void ref_fail_do(msb_error *err, const char *input, const char *fmt,
 							   ...)
 {
 	char q[300], detail[600];
@@ -81,8 +80,11 @@ __attribute__((format(printf, 3, 4))) static int ref_fail(msb_error *err, const 
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	img_quote(q, sizeof(q), input, strlen(input));
-	return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid image reference %s: %s", q, detail);
+	msb_err_set(err, MSB_ERR_INVALID, 0, "invalid image reference %s: %s", q, detail);
 }
+
+/* Fill the error and evaluate to -MSB_ERR_INVALID (a macro, so analyzers see the constant). */
+#define ref_fail(...) (ref_fail_do(__VA_ARGS__), -MSB_ERR_INVALID)
 
 static bool is_lower_alnum(char c)
 {
@@ -92,6 +94,11 @@ static bool is_lower_alnum(char c)
 static bool is_alnum(char c)
 {
 	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 static bool is_word(char c)
@@ -182,7 +189,7 @@ static bool ipv6_valid(const char *h, size_t n)
 	if (n < 3 || h[0] != '[' || h[n - 1] != ']' || n - 2 >= sizeof(addr))
 		return false;
 	for (i = 1; i < n - 1; i++)
-		if (!isxdigit((unsigned char)h[i]) && h[i] != ':')
+		if (!is_hex(h[i]) && h[i] != ':')
 			return false;
 	memcpy(addr, h + 1, n - 2);
 	addr[n - 2] = '\0';
@@ -289,11 +296,26 @@ static int check_text(const char *s, msb_error *err)
 	return 0;
 }
 
+/* Would @path's first component be read as a registry host if it came first? */
+static bool looks_like_domain(const char *path)
+{
+	size_t n = strcspn(path, "/");
+
+	return path[n] == '/' &&
+	       (memchr(path, '.', n) || memchr(path, ':', n) || (n == 9 && strncmp(path, "localhost", 9) == 0));
+}
+
+/*
+ * Fill @out. The familiar form drops "docker.io/" (and "library/" of
+ * one-component official images) only when the result parses back to the
+ * same reference: "docker.io/a.b/c" stays as it is, since "a.b/c" names
+ * registry a.b.
+ */
 static void ref_build(struct img_ref *out, const char *domain, const char *path, const char *tag,
 		      const char *digest)
 {
 	const char *fam = path;
-	bool hub = strcmp(domain, IMG_REF_DOCKER_HUB) == 0;
+	bool hub = strcmp(domain, IMG_REF_DOCKER_HUB) == 0 && !looks_like_domain(path);
 
 	out->registry = xstrdup(domain);
 	out->repository = xstrdup(path);
@@ -310,7 +332,7 @@ static void ref_build(struct img_ref *out, const char *domain, const char *path,
 int img_ref_parse(const char *s, struct img_ref *out, msb_error *err)
 {
 	char name[IMG_REF_INPUT_MAX + 1], domain[IMG_REF_INPUT_MAX + 1], path[IMG_REF_INPUT_MAX + 16];
-	const char *digest = NULL, *tag = NULL, *at, *first_slash;
+	const char *digest = NULL, *tag = NULL, *at, *first_slash, *rest;
 	char *colon, *last_slash;
 	int r;
 
@@ -348,6 +370,7 @@ int img_ref_parse(const char *s, struct img_ref *out, msb_error *err)
 	}
 
 	/* split the domain from the path */
+	rest = name;
 	first_slash = strchr(name, '/');
 	if (first_slash &&
 	    (memchr(name, '.', (size_t)(first_slash - name)) || memchr(name, ':', (size_t)(first_slash - name)) ||
@@ -360,15 +383,12 @@ int img_ref_parse(const char *s, struct img_ref *out, msb_error *err)
 		domain[dn] = '\0';
 		if (strcmp(domain, IMG_REF_DOCKER_HUB_API) == 0)
 			strcpy(domain, IMG_REF_DOCKER_HUB);
-		snprintf(path, sizeof(path), "%s", first_slash + 1);
+		rest = first_slash + 1;
 	} else {
 		strcpy(domain, IMG_REF_DOCKER_HUB);
-		snprintf(path, sizeof(path), "%s", name);
 	}
-	if (strcmp(domain, IMG_REF_DOCKER_HUB) == 0 && !strchr(path, '/')) {
-		memmove(path + 8, path, strlen(path) + 1);
-		memcpy(path, "library/", 8);
-	}
+	snprintf(path, sizeof(path), "%s%s", strcmp(domain, IMG_REF_DOCKER_HUB) == 0 && !strchr(rest, '/') ?
+						     "library/" : "", rest);
 
 	r = check_path(s, path, err);
 	if (r < 0)

@@ -36,15 +36,15 @@
 
 /* ---- wire constants (RFC 1035, RFC 3596, RFC 6891) ------------------------ */
 
-#define DNS_HEADER_LEN	  12
-#define DNS_MSG_MAX	  65535 /* largest message: the TCP length prefix is 16 bits */
-#define DNS_QUERY_MAX	  4096	/* largest query accepted from a sandbox; see docs/dns.md */
-#define DNS_UDP_MIN	  512	/* UDP payload every client accepts (RFC 1035 §4.2.1, RFC 6891 §6.2.5) */
-#define DNS_LABEL_MAX	  63	/* octets in one label */
-#define DNS_NAME_WIRE_MAX 255	/* octets in an uncompressed name, length octets and root included */
-#define DNS_NAME_TEXT_MAX 1024	/* buffer for a name's text: fits 255 wire octets fully escaped, plus NUL */
-#define DNS_MAX_JUMPS	  128	/* compression pointers followed while reading one name */
-#define DNS_TTL_MAX	  0x7fffffffu /* RFC 2181 §8: larger TTLs are read as 0 */
+#define DNS_HEADER_LEN    12
+#define DNS_MSG_MAX       65535 /* largest message: the TCP length prefix is 16 bits */
+#define DNS_QUERY_MAX     4096  /* largest query accepted from a sandbox; see docs/dns.md */
+#define DNS_UDP_MIN       512   /* UDP payload every client accepts (RFC 1035 §4.2.1, RFC 6891 §6.2.5) */
+#define DNS_LABEL_MAX     63    /* octets in one label */
+#define DNS_NAME_WIRE_MAX 255   /* octets in an uncompressed name, length octets and root included */
+#define DNS_NAME_TEXT_MAX 1024  /* buffer for a name's text: fits 255 wire octets fully escaped, plus NUL */
+#define DNS_MAX_JUMPS     128   /* compression pointers followed while reading one name */
+#define DNS_TTL_MAX       0x7fffffffu /* RFC 2181 §8: larger TTLs are read as 0 */
 
 /* Limits of struct dns_response; a response that needs more is refused (DNS_E_LIMIT). */
 #define DNS_MAX_ADDRS  128   /* A/AAAA records, all sections together */
@@ -96,19 +96,19 @@
 enum dns_err {
 	DNS_OK = 0,
 	DNS_E_TRUNCATED, /* the message ends inside a field, or is shorter than a header */
-	DNS_E_TOOBIG,	 /* longer than DNS_QUERY_MAX (queries) or DNS_MSG_MAX */
-	DNS_E_QR,	 /* QR bit set in a query, or clear in a response */
-	DNS_E_OPCODE,	 /* opcode is not QUERY */
-	DNS_E_QDCOUNT,	 /* question count is not 1 (query) or above 1 (response) */
-	DNS_E_LABEL,	 /* label length octet above 63 (reserved label types 01/10) */
-	DNS_E_NAMELEN,	 /* name longer than 255 octets once decompressed */
-	DNS_E_POINTER,	 /* compression pointer into the header, to itself, forward, or looping */
-	DNS_E_RDATA,	 /* record data of the wrong size for its type */
-	DNS_E_OPT,	 /* OPT record not in the additional section, not owned by root, or repeated */
-	DNS_E_TRAILING,	 /* bytes after the last record the header announced */
-	DNS_E_LIMIT,	 /* more addresses, CNAMEs or name text than struct dns_response holds */
-	DNS_E_NOSPACE,	 /* builder: output buffer too small */
-	DNS_E_INVALID,	 /* builder or helper: argument not usable (bad name text, wrong qtype, ...) */
+	DNS_E_TOOBIG,    /* longer than DNS_QUERY_MAX (queries) or DNS_MSG_MAX */
+	DNS_E_QR,        /* QR bit set in a query, or clear in a response */
+	DNS_E_OPCODE,    /* opcode is not QUERY */
+	DNS_E_QDCOUNT,   /* question count is not 1 (query) or above 1 (response) */
+	DNS_E_LABEL,     /* label length octet above 63 (reserved label types 01/10) */
+	DNS_E_NAMELEN,   /* name longer than 255 octets once decompressed */
+	DNS_E_POINTER,   /* compression pointer into the header, to itself, forward, or looping */
+	DNS_E_RDATA,     /* record data of the wrong size for its type */
+	DNS_E_OPT,       /* OPT record not in the additional section, not owned by root, or repeated */
+	DNS_E_TRAILING,  /* bytes after the last record the header announced */
+	DNS_E_LIMIT,     /* more addresses, CNAMEs or name text than struct dns_response holds */
+	DNS_E_NOSPACE,   /* builder: output buffer too small */
+	DNS_E_INVALID,   /* builder or helper: argument not usable (bad name text, wrong qtype, ...) */
 	DNS_E_COUNT
 };
 
@@ -137,14 +137,14 @@ struct dns_header {
 	uint16_t id;
 	uint16_t flags; /* the raw second word: DNS_FLAG_* plus opcode and rcode */
 	uint8_t opcode; /* (flags >> 11) & 0xf */
-	uint8_t rcode;	/* flags & 0xf, the header's 4 bits only */
+	uint8_t rcode;  /* flags & 0xf, the header's 4 bits only */
 	uint16_t qdcount, ancount, nscount, arcount;
 };
 
 struct dns_question {
-	char name[DNS_NAME_TEXT_MAX];	   /* text form, see the top of this file */
-	uint16_t name_len;		   /* strlen(name) */
-	uint8_t wire[DNS_NAME_WIRE_MAX];   /* the name uncompressed, original letter case */
+	char name[DNS_NAME_TEXT_MAX];    /* text form, see the top of this file */
+	uint16_t name_len;               /* strlen(name) */
+	uint8_t wire[DNS_NAME_WIRE_MAX]; /* the name uncompressed, original letter case */
 	uint16_t wire_len;
 	uint16_t qtype, qclass;
 };
@@ -152,7 +152,7 @@ struct dns_question {
 /* EDNS(0) as announced by an OPT record (RFC 6891). */
 struct dns_edns {
 	bool present;
-	bool dnssec_ok;	   /* the DO bit */
+	bool dnssec_ok; /* the DO bit */
 	uint8_t version;
 	uint8_t ext_rcode; /* upper 8 bits of the 12-bit rcode */
 	uint16_t udp_size; /* as sent, not clamped */
@@ -181,9 +181,9 @@ struct dns_ip {
 struct dns_addr {
 	struct dns_ip ip;
 	uint8_t section;    /* enum dns_section */
-	bool in_chain;	    /* answer section, owner is the qname or a CNAME target reachable from it */
-	uint16_t owner;	    /* index into dns_response.names */
-	uint32_t ttl;	    /* RFC 2181 §8 applied: above DNS_TTL_MAX reads as 0 */
+	bool in_chain;      /* answer section, owner is the qname or a CNAME target reachable from it */
+	uint16_t owner;     /* index into dns_response.names */
+	uint32_t ttl;       /* RFC 2181 §8 applied: above DNS_TTL_MAX reads as 0 */
 	uint32_t chain_ttl; /* in_chain: min(ttl, every CNAME TTL on the way from the qname); else ttl */
 };
 
@@ -195,9 +195,9 @@ struct dns_cname {
 
 /* A distinct name of a response; its text lives in dns_response.pool. */
 struct dns_name_ref {
-	uint16_t off, len;  /* text at pool + off, NUL-terminated, strlen len */
+	uint16_t off, len; /* text at pool + off, NUL-terminated, strlen len */
 	uint32_t hash;
-	bool in_chain;	    /* the qname itself, or reachable from it through answer CNAMEs */
+	bool in_chain;      /* the qname itself, or reachable from it through answer CNAMEs */
 	uint32_t chain_ttl; /* smallest CNAME TTL on the way (UINT32_MAX for the qname) */
 };
 
@@ -335,11 +335,12 @@ int dns_build_error(const struct dns_query *q, unsigned rcode, uint8_t *out, siz
  * set, rcode NOERROR; with no matching address the reply is an empty NOERROR
  * (what an inactive family gets). Owner names point at the echoed question.
  *
- * Return: length, or -DNS_E_NOSPACE, or -DNS_E_INVALID (no question, qclass
- * not IN, qtype neither A nor AAAA, @ttl too large, unknown family).
+ * Return: length, or -DNS_E_NOSPACE, or -DNS_E_INVALID (no question, opcode
+ * not QUERY, qclass not IN, qtype neither A nor AAAA, @ttl too large,
+ * unknown family).
  */
-int dns_build_answer(const struct dns_query *q, const struct dns_ip *ips, size_t n, uint32_t ttl, uint8_t *out,
-		     size_t cap);
+int dns_build_answer(const struct dns_query *q, const struct dns_ip *ips, size_t n, uint32_t ttl,
+                     uint8_t *out, size_t cap);
 
 /**
  * dns_build_truncated() - build the header-only TC reply for an oversize UDP answer.

@@ -41,6 +41,8 @@
 #define NET_ADDR_STRLEN 48
 /* Buffer size that always holds net_rule_format() output. */
 #define NET_RULE_STRLEN 1280
+/* Buffer size of net_quote(); longer values are cut and end in "...". */
+#define NET_QUOTE_MAX 320
 
 enum net_action {
 	NET_ACTION_ALLOW,
@@ -182,11 +184,20 @@ void net_policy_set_gateway(struct net_policy *p, const struct net_addr *v4, con
 
 /* ---- keywords --------------------------------------------------------------- */
 
-/* The grammar's spelling of each value ("allow", "ingress", "icmpv6", "link-local"); "?" when out of range. */
+/* The grammar's spelling of a value ("allow", "ingress", "icmpv6", "link-local"); "?" if out of range. */
 const char *net_action_name(int action);
 const char *net_dir_name(int dir);
 const char *net_proto_name(int proto);
 const char *net_group_name(int group); /* NET_GROUP_NONE gives "none" */
+
+/*
+ * net_quote() - a value made safe to echo in an error message: control bytes
+ * become \n, \t, \r or \xNN so a hostile value cannot drive the terminal the
+ * message is printed on; bytes >= 0x80 pass through (UTF-8 stays readable).
+ * @debug wraps it in double quotes and escapes `"` and `\` (the reference's
+ * "{:?}" style). Returns @buf.
+ */
+const char *net_quote(char buf[NET_QUOTE_MAX], const char *s, size_t len, bool debug);
 
 /* ---- rule grammar (spec/network.md §1) ----------------------------------------- */
 
@@ -441,7 +452,8 @@ const char *net_verdict_name(int verdict); /* "allow", "deny", "defer" */
  *
  * Return: the verdict.
  */
-enum net_verdict net_policy_eval(const struct net_policy *p, const struct net_flow *f, struct net_decision *d);
+enum net_verdict net_policy_eval(const struct net_policy *p, const struct net_flow *f,
+				 struct net_decision *d);
 
 /* How the guest sent a DNS query: UDP/53, TCP/53, or DNS over TLS on TCP/853. */
 enum net_dns_transport {
@@ -493,7 +505,8 @@ bool net_policy_has_domain_rules(const struct net_policy *p);
  * @buf: output, NUL-terminated
  * @len: size of @buf
  *
- * E.g. "allow: rule 1 `allow@public` matched" or "deny: no rule matched; egress default is deny".
+ * E.g. "allow: rule[1] `allow@public` matched" or "deny: no rule matched; egress default is deny";
+ * rule numbers are 0-based indexes, as in &struct net_decision.
  *
  * Return: the length of the full text (as snprintf).
  */

@@ -146,11 +146,52 @@ static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
 	fail(errfd, errno, "exec agentd");
 }
 
+/*
+ * Write the identity map of P1's nested namespace U2. The writer must be in
+ * U2's parent (U1) with CAP_SETUID/CAP_SETGID there, which is why H does it.
+ * Returns NULL, or the failed step with errno set.
+ */
+static const char *write_nested_map(int procfd, pid_t p1, const struct ns_idmap *m)
+{
+	char path[64], map[64];
+	const char *step = NULL;
+	int fd;
+
+	/*
+	 * Each extent must fall inside one extent of U1's map, so mirror its
+	 * shape: rootless U1 maps uid 0 and the subordinate range separately.
+	 */
+	if (m->use_helpers)
+		snprintf(map, sizeof(map), "0 0 1\n1 1 %u\n", m->count - 1);
+	else
+		snprintf(map, sizeof(map), "0 0 %u\n", m->count);
+	if (m->rootless && !m->multi) {
+		snprintf(path, sizeof(path), "%d/setgroups", (int)p1);
+		fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "deny", 4) != 4)
+			step = "deny setgroups";
+		if (fd >= 0)
+			close(fd);
+	}
+	for (int i = 0; !step && i < 2; i++) {
+		snprintf(path, sizeof(path), "%d/%s", (int)p1, i ? "gid_map" : "uid_map");
+		fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map))
+			step = i ? "write gid_map" : "write uid_map";
+		if (fd >= 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+	}
+	return step;
+}
+
 /* H: owns U1; forks P1 and writes U2's id map for it. Never returns. */
 static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 {
 	int hs[2], status, procfd;
-	char c, path[64], map[64];
+	char c;
 	pid_t p1;
 
 	const int keep[] = {errfd, ssync, b->fs_dirfd, b->agentd_fd, b->chan_fd, b->log_fd};
@@ -193,30 +234,16 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		p1_main(b, errfd, hs[1]);
 	}
 	close(hs[1]);
-	close(errfd);
 	if (read(hs[0], &c, 1) == 1 && c == 'U') {
-		/* /proc here is still the host's: P1 is reachable by its host pid. */
-		snprintf(map, sizeof(map), "0 0 %u\n", b->map.count);
-		snprintf(path, sizeof(path), "%d/uid_map", (int)p1);
-		int fd1 = openat(procfd, path, O_WRONLY | O_CLOEXEC);
-		snprintf(path, sizeof(path), "%d/gid_map", (int)p1);
-		if (b->map.rootless && !b->map.multi) {
-			char sg[64];
-			snprintf(sg, sizeof(sg), "%d/setgroups", (int)p1);
-			int fs = openat(procfd, sg, O_WRONLY | O_CLOEXEC);
-			if (fs >= 0) {
-				(void)!write(fs, "deny", 4);
-				close(fs);
-			}
+		const char *step = write_nested_map(procfd, p1, &b->map);
+		if (step) {
+			char msg[256];
+			int n = snprintf(msg, sizeof(msg), "nested user namespace: %s: %s", step, strerror(errno));
+			(void)!write(errfd, msg, (size_t)n);
 		}
-		int fd2 = openat(procfd, path, O_WRONLY | O_CLOEXEC);
-		bool ok = fd1 >= 0 && fd2 >= 0 && write(fd1, map, strlen(map)) > 0 && write(fd2, map, strlen(map)) > 0;
-		sync_send(hs[0], ok ? 'G' : 'X');
-		if (fd1 >= 0)
-			close(fd1);
-		if (fd2 >= 0)
-			close(fd2);
+		sync_send(hs[0], step ? 'X' : 'G');
 	}
+	close(errfd);
 	close(procfd);
 	close(hs[0]);
 	while (waitpid(p1, &status, 0) < 0 && errno == EINTR)

@@ -11,6 +11,8 @@
  */
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -144,4 +146,50 @@ int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err)
 		return r;
 	snprintf(text, sizeof(text), "0 %u %u\n", (unsigned)m->root_gid, m->count);
 	return write_proc(pid, "gid_map", text, err);
+}
+
+/*
+ * Run @fn in a child that is root of a fresh user namespace with the
+ * sandbox id map. Rootless sandboxes leave files owned by subordinate ids,
+ * which the user can only remove from inside such a namespace.
+ */
+int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err)
+{
+	struct ns_idmap m;
+	int sv[2], st, r;
+	char c = 0;
+	pid_t pid;
+
+	r = ns_idmap_plan(&m, err);
+	if (r < 0)
+		return r;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return msb_err_sys(err, errno, "socketpair");
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return msb_err_sys(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		if (unshare(CLONE_NEWUSER) < 0 || write(sv[1], "u", 1) != 1 || read(sv[1], &c, 1) != 1 || c != 'G')
+			_exit(125);
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			_exit(125);
+		_exit(fn(arg) == 0 ? 0 : 1);
+	}
+	close(sv[1]);
+	r = 0;
+	if (read(sv[0], &c, 1) == 1)
+		r = ns_idmap_apply(&m, pid, err);
+	(void)!write(sv[0], r == 0 ? "G" : "X", 1);
+	close(sv[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return r;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return msb_err_set(err, MSB_ERR_SYSTEM, 0, "operation inside the user namespace failed");
+	return 0;
 }

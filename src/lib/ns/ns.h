@@ -34,6 +34,9 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err);
 #define NS_ROOT_ID_BASE 1000000000u
 #define NS_ID_COUNT	65536u
 
+/* Run @fn(@arg) as root of a user namespace with the sandbox id map (fn returns 0 on success). */
+int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err);
+
 /* Write the maps of @pid's (new) user namespace per @m. */
 int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
 
