@@ -5,16 +5,18 @@ CC       ?= gcc
 BUILD    ?= build
 PREFIX   ?= /usr/local
 PKGS     := sqlite3 jansson libseccomp
-WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
+WARN     := $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option) -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
             -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
             -Werror=implicit-function-declaration -Werror=return-type -Werror=incompatible-pointer-types \
             -Werror=format-security -Werror=int-conversion -Werror
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/lib $(WARN)
+OPT      ?= -O2 -g
+SAN      ?=
+CFLAGS   := $(OPT) $(SAN) -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/lib $(WARN) $(EXTRA_CFLAGS)
+LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/supervisor/*.c))
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/lib/net/*.c src/lib/image/*.c src/supervisor/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 AGENT_SRC:= $(sort $(wildcard src/agent/*.c))
 # agentd links only the pure, libc-only pieces it shares with the host side
@@ -29,14 +31,15 @@ all: $(BUILD)/msb $(BUILD)/agentd $(BUILD)/libmsb.a $(BUILD)/libmsb.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libmsb.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libmsb.so: $(LIB_OBJ) src/lib/libmsb.map
-	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS)
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS) $(LDFLAGS)
 
 $(BUILD)/msb: $(CLI_OBJ) $(BUILD)/libmsb.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
@@ -49,7 +52,8 @@ $(BUILD)/agentd: $(AGENT_SRC) $(AGENT_SHARED) $(wildcard src/lib/*.h)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmsb.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
@@ -59,7 +63,7 @@ deps:
 
 # ASan + UBSan build of the library, CLI and unit tests (agentd stays static and uninstrumented)
 asan:
-	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" LDFLAGS="-fsanitize=address,undefined" unit
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
 
 fuzz:
 	@scripts/fuzz.sh build
