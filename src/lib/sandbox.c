@@ -390,7 +390,12 @@ MSB_EXPORT int msb_stop(msb_ctx *ctx, const char *name, unsigned timeout_s, int 
 	msb_sandbox_info_clear(&info);
 	if (!force && timeout_s > 0) {
 		stop_via_socket(ctx, name, timeout_s, NULL);
-		if (wait_gone(pid, start, 2000))
+		/* the supervisor records the outcome before it closes the socket */
+		if (store_get_sandbox(ctx, name, &info, NULL, NULL) < 0)
+			return 0; /* ephemeral: already removed */
+		r = info.status;
+		msb_sandbox_info_clear(&info);
+		if (r == MSB_STATUS_STOPPED || wait_gone(pid, start, 2000))
 			goto done;
 	}
 	if (proc_alive(pid, start))

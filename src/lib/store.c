@@ -57,6 +57,11 @@ int store_open(struct msb_ctx *ctx, msb_error *err)
 		return r;
 	}
 	sqlite3_busy_timeout(ctx->db, 30000);
+	/*
+	 * Every msb command is a short-lived connection: do not checkpoint (and
+	 * fsync) at each close; SQLite checkpoints when the WAL grows instead.
+	 */
+	sqlite3_db_config(ctx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (sqlite3_exec(ctx->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
 			 NULL, &emsg) != SQLITE_OK ||

@@ -232,6 +232,7 @@ static void compose_exec(struct sup *s, const struct proto_msg *m, uint32_t gid)
 }
 
 static void client_close(struct sup *s, int idx);
+static _Noreturn void finish(struct sup *s, bool helper_reaped, int status);
 
 static void begin_stop(struct sup *s, uint64_t timeout_ms)
 {
@@ -422,9 +423,11 @@ static void chan_readable(struct sup *s)
 {
 	long n = proto_reader_fill(&s->chan.rd, s->chan.fd);
 	if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
-		/* the agent is gone; the helper's exit will follow */
+		/* the agent is gone, and with it the whole sandbox */
 		epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->chan.fd, NULL);
-		return;
+		if (s->stopping)
+			finish(s, false, 0);
+		return; /* unexpected: the helper's exit status decides Crashed */
 	}
 	for (;;) {
 		int r = proto_reader_next(&s->chan.rd, &msgbuf);
@@ -476,25 +479,43 @@ static void resume_chan_if_drained(struct sup *s)
 	peer_update(s, &s->chan, EV_CHAN, 0);
 }
 
-/* The sandbox is gone: record it, clean up, and exit. */
-static _Noreturn void finish(struct sup *s, int status)
+/*
+ * The sandbox is gone (agentd exited: every process of the PID namespace is
+ * gone with it, since agentd exits only once it has no children left, and
+ * its exit ends the namespace): record it, tell the clients, and only then
+ * do the slow part (namespace teardown, removal of an ephemeral tree) off the
+ * clients' critical path.
+ */
+static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 {
-	const char *reason = s->stopping ? "ShutdownRequested" : "Failed";
 	bool ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int code = helper_reaped && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	bool crashed = !s->stopping && helper_reaped && code != 0;
 
 	execlog_write(&s->log, "system", 0, "--- sandbox stopped ---\n", 24);
 	execlog_close(&s->log);
-	if (!s->stopping && code != 0) {
-		store_set_status(s->ctx, s->name, MSB_STATUS_CRASHED, 0, 0, NULL);
-	} else {
-		store_set_status(s->ctx, s->name, MSB_STATUS_STOPPED, 0, 0, NULL);
-		reason = s->stopping ? "ShutdownRequested" : "Completed";
+	store_set_status(s->ctx, s->name, crashed ? MSB_STATUS_CRASHED : MSB_STATUS_STOPPED, 0, 0, NULL);
+	store_run_end(s->ctx, s->name, s->stopping ? "ShutdownRequested" : crashed ? "Failed" : "Completed", code,
+		      NULL);
+	if (ephemeral)
+		store_delete_sandbox(s->ctx, s->name, NULL);
+	close(s->listen_fd);
+	/* stop waiters learn the outcome from EOF, after the state is recorded */
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used)
+			close(s->clients[i].fd);
+	if (!helper_reaped) {
+		struct timespec ts = {.tv_sec = 5};
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		/* the helper follows agentd within moments; do not wait forever */
+		if (waitpid(s->helper, &status, WNOHANG) == 0 && sigtimedwait(&set, NULL, &ts) < 0)
+			kill(s->helper, SIGKILL);
+		waitpid(s->helper, &status, 0);
 	}
-	store_run_end(s->ctx, s->name, reason, code, NULL);
 	if (ephemeral) {
 		sandbox_remove_dir(s->ctx, s->name, NULL);
-		store_delete_sandbox(s->ctx, s->name, NULL);
 	} else {
 		char *dir = msb_sandbox_dir(s->ctx, s->name);
 		char *sock = xasprintf("%s/%s", dir, CTL_SOCK_NAME);
@@ -502,10 +523,6 @@ static _Noreturn void finish(struct sup *s, int status)
 		free(sock);
 		free(dir);
 	}
-	/* stop waiters learn the outcome from EOF, after the state is recorded */
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].used)
-			close(s->clients[i].fd);
 	exit(0);
 }
 
@@ -522,7 +539,7 @@ static void handle_signals(struct sup *s)
 		if (p <= 0)
 			break;
 		if (p == s->helper)
-			finish(s, status);
+			finish(s, true, status);
 	}
 }
 

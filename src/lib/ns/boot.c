@@ -80,16 +80,32 @@ static int lo_up(void)
 	return r;
 }
 
-/* Close every fd >= 3 except those in @keep: nothing of the supervisor's leaks into the sandbox. */
+/*
+ * Close every fd >= 3 except those in @keep: nothing of the supervisor's
+ * leaks into the sandbox. close_range(2) over the gaps between kept fds.
+ */
 static void close_all_except(const int *keep, size_t n)
 {
-	for (int fd = 3; fd < 4096; fd++) {
-		bool k = false;
-		for (size_t i = 0; i < n; i++)
-			k |= keep[i] == fd;
-		if (!k)
-			close(fd);
+	int sorted[16];
+	unsigned lo = 3;
+
+	if (n > ARRAY_SIZE(sorted))
+		abort();
+	memcpy(sorted, keep, n * sizeof(int));
+	for (size_t i = 1; i < n; i++) /* insertion sort: n is tiny */
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (sorted[i] < (int)lo)
+			continue;
+		if ((unsigned)sorted[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)sorted[i] - 1, 0);
+		lo = (unsigned)sorted[i] + 1;
 	}
+	syscall(SYS_close_range, lo, ~0u, 0);
 }
 
 /* P1: the sandbox's first process. Never returns. */

@@ -47,8 +47,8 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	struct passwd *pw = getpwuid(uid);
-	const char *name = pw ? pw->pw_name : "";
+	struct passwd *pw;
+	const char *name;
 	unsigned long su = 0, sg = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -64,6 +64,8 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err)
 		m->multi = true;
 		return 0;
 	}
+	pw = getpwuid(uid); /* NSS only for rootless: root needs no name */
+	name = pw ? pw->pw_name : "";
 	m->rootless = true;
 	m->root_uid = uid;
 	m->root_gid = gid;
