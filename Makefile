@@ -15,6 +15,9 @@ CFLAGS   := $(OPT) $(SAN) -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Ii
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# the msb binary links its libraries statically (Debian's -dev packages ship the archives): every
+# command is a short-lived process, and dynamic loading was a measurable share of `msb exec`
+MSB_LIBS ?= -Wl,-Bstatic -lsqlite3 -ljansson -lseccomp -Wl,-Bdynamic -lm -lpthread -ldl
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/lib/net/*.c src/lib/image/*.c src/supervisor/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -42,7 +45,7 @@ $(BUILD)/libmsb.so: $(LIB_OBJ) src/lib/libmsb.map
 	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS) $(LDFLAGS)
 
 $(BUILD)/msb: $(CLI_OBJ) $(BUILD)/libmsb.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmsb.a $(MSB_LIBS) $(LDFLAGS)
 
 # agentd: static, no dependency beyond libc, never sanitized (it is PID 1 in the sandbox)
 AGENT_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
@@ -63,7 +66,7 @@ deps:
 
 # ASan + UBSan build of the library, CLI and unit tests (agentd stays static and uninstrumented)
 asan:
-	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" MSB_LIBS="$(PKG_LIBS)" unit
 
 fuzz:
 	@scripts/fuzz.sh build

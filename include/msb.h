@@ -115,6 +115,8 @@ void msb_sandbox_list_free(msb_sandbox_info *list, size_t n);
  * the sandbox is stopped. `msb run` uses it for ephemeral sandboxes.
  */
 int msb_own(msb_ctx *ctx, const char *name, msb_error *err);
+/* 1 if the sandbox's supervisor answers on its control socket, else 0 (no state-store access). */
+int msb_running(msb_ctx *ctx, const char *name);
 /* Sandbox directory (logs/ lives under it); caller frees. */
 char *msb_sandbox_dir(msb_ctx *ctx, const char *name);
 

@@ -66,10 +66,14 @@ int cmd_exec(int argc, char **argv)
 			envv[nenv++] = kv;
 		}
 	}
-	if (msb_get(cli_ctx(), a.pos[0], &info, &err) < 0)
-		goto bad;
-	status = info.status;
-	msb_sandbox_info_clear(&info);
+	/* fast path: a running sandbox answers on its socket, no state lookup needed */
+	status = MSB_STATUS_RUNNING;
+	if (!msb_running(cli_ctx(), a.pos[0])) {
+		if (msb_get(cli_ctx(), a.pos[0], &info, &err) < 0)
+			goto bad;
+		status = info.status;
+		msb_sandbox_info_clear(&info);
+	}
 	if (status == MSB_STATUS_STOPPED || status == MSB_STATUS_CRASHED) {
 		if (msb_start(cli_ctx(), a.pos[0], &err) < 0)
 			goto bad;

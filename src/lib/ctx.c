@@ -72,11 +72,6 @@ MSB_EXPORT int msb_open(msb_ctx **out, const char *home, msb_error *err)
 	ctx->home = h;
 	ctx->home_fd = open(h, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	mkdirat(ctx->home_fd, "sandboxes", 0700);
-	r = store_open(ctx, err);
-	if (r < 0) {
-		msb_close(ctx);
-		return r;
-	}
 	*out = ctx;
 	return 0;
 }

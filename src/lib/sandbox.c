@@ -459,3 +459,15 @@ MSB_EXPORT int msb_own(msb_ctx *ctx, const char *name, msb_error *err)
 	proto_enc_free(&e);
 	return fd;
 }
+
+MSB_EXPORT int msb_running(msb_ctx *ctx, const char *name)
+{
+	int fd;
+	if (msb_name_valid(name, NULL) < 0)
+		return 0;
+	fd = sandbox_ctl_connect(ctx, name, NULL);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}

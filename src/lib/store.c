@@ -16,6 +16,8 @@
 #include "store.h"
 
 static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS sandbox ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" name TEXT NOT NULL UNIQUE,"
@@ -34,11 +36,44 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" sandbox_id INTEGER NOT NULL REFERENCES sandbox(id) ON DELETE CASCADE,"
 	" pid INTEGER NOT NULL, status TEXT NOT NULL, exit_code INTEGER,"
-	" termination_reason TEXT, started_at INTEGER NOT NULL, terminated_at INTEGER);";
+	" termination_reason TEXT, started_at INTEGER NOT NULL, terminated_at INTEGER);"
+	"PRAGMA user_version = 1;"
+	"COMMIT;";
+
+/*
+ * The schema is created once; later opens only read user_version, which
+ * keeps every short-lived command from re-parsing the DDL. journal_mode=WAL
+ * is persistent in the database file, so it is set with the schema too.
+ */
+#define STORE_SCHEMA_VERSION 1
+
+static int schema_version(struct msb_ctx *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+	if (sqlite3_prepare_v2(ctx->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
 
 static int db_err(struct msb_ctx *ctx, msb_error *err, const char *what)
 {
-	return msb_err_set(err, MSB_ERR_SYSTEM, 0, "state database: %s: %s", what, sqlite3_errmsg(ctx->db));
+	return msb_err_set(err, MSB_ERR_SYSTEM, 0, "state database in %s: %s: %s", ctx->home, what,
+			   ctx->db ? sqlite3_errmsg(ctx->db) : "cannot open it");
+}
+
+int store_begin(struct msb_ctx *ctx)
+{
+	if (!ctx->db && store_open(ctx, NULL) < 0)
+		return -1;
+	return sqlite3_exec(ctx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int store_commit(struct msb_ctx *ctx)
+{
+	return ctx->db && sqlite3_exec(ctx->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 int store_open(struct msb_ctx *ctx, msb_error *err)
@@ -62,10 +97,10 @@ int store_open(struct msb_ctx *ctx, msb_error *err)
 	 * fsync) at each close; SQLite checkpoints when the WAL grows instead.
 	 */
 	sqlite3_db_config(ctx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (sqlite3_exec(ctx->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
-			 NULL, &emsg) != SQLITE_OK ||
-	    sqlite3_exec(ctx->db, schema, NULL, NULL, &emsg) != SQLITE_OK) {
+	if (sqlite3_exec(ctx->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &emsg) !=
+		    SQLITE_OK ||
+	    (schema_version(ctx) < STORE_SCHEMA_VERSION &&
+	     sqlite3_exec(ctx->db, schema, NULL, NULL, &emsg) != SQLITE_OK)) {
 		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "cannot initialise state database: %s",
 				emsg ? emsg : "unknown error");
 		sqlite3_free(emsg);
@@ -84,6 +119,8 @@ void store_close(struct msb_ctx *ctx)
 static sqlite3_stmt *prep(struct msb_ctx *ctx, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
+	if (!ctx->db && store_open(ctx, NULL) < 0)
+		return NULL;
 	if (sqlite3_prepare_v2(ctx->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	return st;
@@ -101,7 +138,7 @@ int store_insert_sandbox(struct msb_ctx *ctx, const char *name, const char *imag
 	int64_t id;
 	int r;
 
-	if (sqlite3_exec(ctx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (store_begin(ctx) < 0)
 		return db_err(ctx, err, "begin");
 	st = prep(ctx, "INSERT INTO sandbox (name, image, config, status, ephemeral, created_at, updated_at)"
 		       " VALUES (?, ?, ?, 'Created', ?, ?, ?)");

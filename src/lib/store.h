@@ -15,7 +15,10 @@ struct msb_ctx {
 	sqlite3 *db;
 };
 
+/* Opened lazily by the first store_* call; commands that only talk to a running sandbox never open it. */
 int store_open(struct msb_ctx *ctx, msb_error *err);
+int store_begin(struct msb_ctx *ctx);
+int store_commit(struct msb_ctx *ctx);
 void store_close(struct msb_ctx *ctx);
 
 /* Insert a sandbox row; MSB_ERR_EXISTS when the name is taken (the UNIQUE constraint decides races). */

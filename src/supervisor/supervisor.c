@@ -494,11 +494,13 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 
 	execlog_write(&s->log, "system", 0, "--- sandbox stopped ---\n", 24);
 	execlog_close(&s->log);
+	store_begin(s->ctx);
 	store_set_status(s->ctx, s->name, crashed ? MSB_STATUS_CRASHED : MSB_STATUS_STOPPED, 0, 0, NULL);
 	store_run_end(s->ctx, s->name, s->stopping ? "ShutdownRequested" : crashed ? "Failed" : "Completed", code,
 		      NULL);
 	if (ephemeral)
 		store_delete_sandbox(s->ctx, s->name, NULL);
+	store_commit(s->ctx);
 	close(s->listen_fd);
 	/* stop waiters learn the outcome from EOF, after the state is recorded */
 	for (int i = 0; i < MAX_CLIENTS; i++)
@@ -859,7 +861,6 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 		report(ready, "stored sandbox configuration is not valid JSON");
 		return 1;
 	}
-	store_set_status(s->ctx, name, MSB_STATUS_STARTING, getpid(), proc_start_time(getpid()), NULL);
 	if (boot(s, &err) < 0 || setup_loop(s, &err) < 0) {
 		store_set_status(s->ctx, name, MSB_STATUS_STOPPED, 0, 0, NULL);
 		if (s->helper > 0) {
@@ -870,8 +871,10 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 		report(ready, err.msg);
 		return 1;
 	}
+	store_begin(s->ctx);
 	store_set_status(s->ctx, name, MSB_STATUS_RUNNING, getpid(), proc_start_time(getpid()), NULL);
 	store_run_begin(s->ctx, name, getpid(), NULL);
+	store_commit(s->ctx);
 	execlog_write(&s->log, "system", 0, "--- sandbox started ---\n", 24);
 	start_workload(s);
 	report(ready, "ok");

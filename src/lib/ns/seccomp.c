@@ -35,6 +35,14 @@ int ns_seccomp_install(const char **what)
 	if (!ctx)
 		return -ENOMEM;
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/*
+	 * libseccomp sets no_new_privs by default. The default profile keeps
+	 * setuid semantics inside the sandbox (we hold CAP_SYS_ADMIN in our own
+	 * user namespace, which lets us load the filter without it); the
+	 * restricted profile sets no_new_privs per command in agentd.
+	 */
+	if (r == 0)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(denied); i++) {
 		int nr = seccomp_syscall_resolve_name(denied[i]);
 		if (nr == __NR_SCMP_ERROR)
