@@ -47,7 +47,7 @@
 #define MAX_ROUTES  1024
 #define OUTQ_HIGH   (32u << 20) /* stop reading the agent while a client is this far behind */
 
-enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT };
+enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_LIFE };
 
 struct peer {
 	int fd;
@@ -70,6 +70,10 @@ struct sup {
 	const char *name;
 	json_t *cfg;
 	int epfd, sfd, tfd, listen_fd;
+	int lfd;		 /* lifetime timer: --max-duration deadline and --idle-timeout checks */
+	uint64_t started_ms;	 /* monotonic start, for --max-duration */
+	uint64_t last_activity;	 /* monotonic ms of the last frame that counts as activity */
+	const char *stop_reason; /* recorded as the run's termination reason */
 	struct peer chan;
 	struct peer clients[MAX_CLIENTS];
 	struct route routes[MAX_ROUTES];
@@ -266,6 +270,8 @@ static void client_frame(struct sup *s, int idx, const struct proto_msg *m)
 	struct route *r;
 	uint64_t t;
 
+	if (m->hdr.type != PROTO_PING)
+		s->last_activity = util_now_ms();
 	switch (m->hdr.type) {
 	case PROTO_EXEC:
 	case PROTO_FS_GET:
@@ -402,6 +408,8 @@ static void log_exec_event(struct sup *s, struct route *r, const struct proto_ms
 static void agent_frame(struct sup *s, const struct proto_msg *m)
 {
 	struct route *r = route_by_gid(s, m->hdr.session);
+	if (m->hdr.type != PROTO_PONG)
+		s->last_activity = util_now_ms();
 	if (!r)
 		return;
 	if (r->exec)
@@ -496,8 +504,12 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 	execlog_close(&s->log);
 	store_begin(s->ctx);
 	store_set_status(s->ctx, s->name, crashed ? MSB_STATUS_CRASHED : MSB_STATUS_STOPPED, 0, 0, NULL);
-	store_run_end(s->ctx, s->name, s->stopping ? "ShutdownRequested" : crashed ? "Failed" : "Completed", code,
-		      NULL);
+	store_run_end(s->ctx, s->name,
+		      s->stop_reason ? s->stop_reason
+		      : s->stopping  ? "ShutdownRequested"
+		      : crashed      ? "Failed"
+				     : "Completed",
+		      code, NULL);
 	if (ephemeral)
 		store_delete_sandbox(s->ctx, s->name, NULL);
 	store_commit(s->ctx);
@@ -545,6 +557,38 @@ static void handle_signals(struct sup *s)
 	}
 }
 
+/*
+ * --max-duration ends the sandbox at once when its time is up (counted from
+ * the supervisor's start, boot included). --idle-timeout stops it gracefully
+ * once no frame has counted as activity for that long and no command is
+ * running (a running exec is never idle). Checked once a second.
+ */
+static void lifetime_tick(struct sup *s)
+{
+	uint64_t now = util_now_ms(), exp;
+	uint64_t max_s = config_u64(s->cfg, "max_duration_s", 0), idle_s = config_u64(s->cfg, "idle_timeout_s", 0);
+
+	while (read(s->lfd, &exp, sizeof(exp)) == sizeof(exp))
+		;
+	if (max_s && now - s->started_ms >= max_s * 1000) {
+		s->stop_reason = "MaxDurationExceeded";
+		execlog_write(&s->log, "system", 0, "--- max duration exceeded ---\n", 30);
+		s->stopping = true;
+		kill(s->helper, SIGKILL);
+		return;
+	}
+	if (idle_s && !s->stopping && now - s->last_activity >= idle_s * 1000) {
+		for (int i = 0; i < MAX_ROUTES; i++)
+			if (s->routes[i].used && s->routes[i].exec) {
+				s->last_activity = now; /* a running command keeps the sandbox busy */
+				return;
+			}
+		s->stop_reason = "IdleTimeout";
+		execlog_write(&s->log, "system", 0, "--- idle timeout ---\n", 21);
+		begin_stop(s, 2000);
+	}
+}
+
 static void dispatch(struct sup *s, uint64_t t, uint32_t events)
 {
 	int kind = (int)(t >> 32), idx = (int)(uint32_t)t;
@@ -568,6 +612,9 @@ static void dispatch(struct sup *s, uint64_t t, uint32_t events)
 	case EV_TIMER:
 		if (read(s->tfd, &exp, sizeof(exp)) == sizeof(exp))
 			kill(s->helper, SIGKILL);
+		break;
+	case EV_LIFE:
+		lifetime_tick(s);
 		break;
 	case EV_CLIENT:
 		if (!s->clients[idx].used)
@@ -800,6 +847,14 @@ static int setup_loop(struct sup *s, msb_error *err)
 	ep_set(s, s->chan.fd, EV_CHAN, 0, EPOLLIN, EPOLL_CTL_ADD);
 	ep_set(s, s->sfd, EV_SIGNAL, 0, EPOLLIN, EPOLL_CTL_ADD);
 	ep_set(s, s->tfd, EV_TIMER, 0, EPOLLIN, EPOLL_CTL_ADD);
+	s->last_activity = util_now_ms();
+	if (config_u64(s->cfg, "max_duration_s", 0) || config_u64(s->cfg, "idle_timeout_s", 0)) {
+		struct itimerspec its = {.it_value = {.tv_sec = 1}, .it_interval = {.tv_sec = 1}};
+		s->lfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (s->lfd < 0 || timerfd_settime(s->lfd, 0, &its, NULL) < 0)
+			return msb_err_sys(err, errno, "lifetime timer");
+		ep_set(s, s->lfd, EV_LIFE, 0, EPOLLIN, EPOLL_CTL_ADD);
+	}
 	return 0;
 }
 
@@ -851,6 +906,8 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	s->name = name;
 	s->chan.fd = -1;
+	s->lfd = -1;
+	s->started_ms = util_now_ms();
 	if (msb_open(&s->ctx, home, &err) < 0 || store_get_sandbox(s->ctx, name, &info, NULL, &err) < 0) {
 		report(ready, err.msg);
 		return 1;
