@@ -76,13 +76,9 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 			break;
 		case O_CPUS:
 		case O_MEMORY:
-			/* validate the value, then refuse: a cap we cannot enforce must not be ignored */
 			if (set(cfg, id == O_CPUS ? "cpus" : "memory", v) < 0)
 				goto bad;
-			cli_errorf("--%s: CPU and memory caps are not supported by this build yet; "
-				   "refusing to run without the cap you asked for",
-				   id == O_CPUS ? "cpus" : "memory");
-			goto bad;
+			break;
 		case O_PULL:
 			if (parse_pull_policy(v, &err) < 0) {
 				cli_error(&err);

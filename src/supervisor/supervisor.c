@@ -528,6 +528,7 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 			kill(s->helper, SIGKILL);
 		waitpid(s->helper, &status, 0);
 	}
+	ns_cgroup_remove(s->name);
 	if (ephemeral) {
 		sandbox_remove_dir(s->ctx, s->name, NULL);
 	} else {
@@ -801,6 +802,10 @@ static int boot(struct sup *s, msb_error *err)
 	if (!b.hostname)
 		b.hostname = s->name;
 	b.restricted = sec && strcmp(sec, "restricted") == 0;
+	b.cgroup_name = s->name;
+	b.limits.cpus = (unsigned)config_u64(s->cfg, "cpus", 0);
+	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
+	b.limits.pids = NS_DEFAULT_PIDS;
 	r = ns_boot_start(&b, &s->helper, err);
 	close(b.chan_fd);
 	close(b.agentd_fd);

@@ -286,9 +286,12 @@ int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 	}
 	close(ep[1]);
 	close(ss[1]);
-	if (sync_expect(ss[0], 'U') == 0)
+	if (sync_expect(ss[0], 'U') == 0) {
 		r = ns_idmap_apply(&b->map, h, err);
-	else
+		/* into the cgroups before the helper creates any sandbox process */
+		if (r == 0 && b->cgroup_name)
+			r = ns_cgroup_apply(b->cgroup_name, &b->limits, h, err);
+	} else
 		r = 0; /* the helper failed before unsharing; its message is on the error pipe */
 	sync_send(ss[0], r == 0 ? 'G' : 'X');
 	close(ss[0]);

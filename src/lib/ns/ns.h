@@ -40,6 +40,19 @@ int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err);
 /* Write the maps of @pid's (new) user namespace per @m. */
 int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
 
+/* Resource caps; 0 = none. */
+struct ns_limits {
+	unsigned cpus;
+	unsigned long long memory_mib;
+	unsigned long long pids;
+	bool pids_required;
+};
+#define NS_DEFAULT_PIDS 4096
+
+/* cgroup.c: create the sandbox's cgroups, apply @lim and move @pid in. Requested caps that cannot be applied fail. */
+int ns_cgroup_apply(const char *name, const struct ns_limits *lim, pid_t pid, msb_error *err);
+void ns_cgroup_remove(const char *name);
+
 struct ns_boot {
 	int fs_dirfd;	 /* sandbox fs dir: lower/, upper/, work/, merged/ (owned by sandbox root) */
 	int agentd_fd;	 /* the agentd executable */
@@ -49,6 +62,8 @@ struct ns_boot {
 	bool restricted;
 	bool host_image; /* bind the host's /usr read-only */
 	struct ns_idmap map;
+	const char *cgroup_name; /* sandbox name for its cgroups */
+	struct ns_limits limits;
 };
 
 /**
