@@ -11,9 +11,9 @@ if [ "$(id -u)" = 0 ]; then
 fi
 status=0
 echo "== integration tests as root"
-MSB_TEST_MODE=root python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || status=1
+MSB_TEST_MODE=root /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || status=1
 if [ "$(id -u)" = 0 ]; then
 	echo "== integration tests as unprivileged user $user"
-	MSB_TEST_MODE=user python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || status=1
+	MSB_TEST_MODE=user /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@" || status=1
 fi
 exit $status
