@@ -142,6 +142,37 @@ int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err)
 	return 0;
 }
 
+char *sandbox_trash_dir(struct msb_ctx *ctx, const char *name)
+{
+	char *from = xasprintf("sandboxes/%s", name), *to;
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (uint32_t)getpid();
+	mkdirat(ctx->home_fd, "trash", 0700);
+	to = xasprintf("%s.%08x", name, r);
+	{
+		char *dst = xasprintf("trash/%s", to);
+		if (renameat(ctx->home_fd, from, ctx->home_fd, dst) < 0) {
+			free(to);
+			to = NULL;
+		}
+		free(dst);
+	}
+	free(from);
+	return to;
+}
+
+void sandbox_remove_trash(struct msb_ctx *ctx, const char *trash_name)
+{
+	int tfd = openat(ctx->home_fd, "trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct rm_arg a = {.dirfd = tfd, .name = trash_name};
+	if (tfd < 0)
+		return;
+	if (fs_rm_rf_at(tfd, trash_name) < 0 && geteuid() != 0)
+		ns_userns_call(rm_in_userns, &a, NULL);
+	close(tfd);
+}
+
 static void random_name(char out[MSB_NAME_MAX + 1])
 {
 	uint32_t v = 0;

@@ -20,6 +20,14 @@ int sandbox_get(struct msb_ctx *ctx, const char *name, msb_sandbox_info *out, ms
 /* Remove the sandbox directory tree (works for trees owned by subordinate ids too). */
 int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err);
 
+/*
+ * Move a sandbox's directory to $MSB_HOME/trash/ (one rename); returns the new
+ * name (caller frees) or NULL. sandbox_remove_trash() deletes it; leftovers of
+ * an interrupted removal are swept by the next msb_remove/ephemeral cleanup.
+ */
+char *sandbox_trash_dir(struct msb_ctx *ctx, const char *name);
+void sandbox_remove_trash(struct msb_ctx *ctx, const char *trash_name);
+
 /* fsutil.c */
 int fs_rm_rf_at(int dirfd, const char *name);
 /* Bind or connect a unix socket at dirfd/name, whatever the length of the directory's path. */

@@ -64,11 +64,39 @@ static int db_err(struct msb_ctx *ctx, msb_error *err, const char *what)
 			   ctx->db ? sqlite3_errmsg(ctx->db) : "cannot open it");
 }
 
+/*
+ * Run @sql, retrying while the database is busy. The busy timeout covers
+ * ordinary lock waits, but SQLite returns SQLITE_BUSY at once in a few
+ * transitions (another connection switching the file to WAL or recovering
+ * it), which racing first commands on a fresh home do hit.
+ */
+static int exec_retry(sqlite3 *db, const char *sql, char **emsg)
+{
+	uint64_t until = util_now_ms() + 30000;
+	unsigned delay = 200;
+	for (;;) {
+		int rc = sqlite3_exec(db, sql, NULL, NULL, emsg);
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			return rc;
+		if (util_now_ms() >= until)
+			return rc;
+		if (emsg && *emsg) {
+			sqlite3_free(*emsg);
+			*emsg = NULL;
+		}
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		usleep(delay);
+		if (delay < 20000)
+			delay *= 2;
+	}
+}
+
 int store_begin(struct msb_ctx *ctx)
 {
 	if (!ctx->db && store_open(ctx, NULL) < 0)
 		return -1;
-	return sqlite3_exec(ctx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	return exec_retry(ctx->db, "BEGIN IMMEDIATE", NULL) == SQLITE_OK ? 0 : -1;
 }
 
 int store_commit(struct msb_ctx *ctx)
@@ -97,10 +125,8 @@ int store_open(struct msb_ctx *ctx, msb_error *err)
 	 * fsync) at each close; SQLite checkpoints when the WAL grows instead.
 	 */
 	sqlite3_db_config(ctx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (sqlite3_exec(ctx->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &emsg) !=
-		    SQLITE_OK ||
-	    (schema_version(ctx) < STORE_SCHEMA_VERSION &&
-	     sqlite3_exec(ctx->db, schema, NULL, NULL, &emsg) != SQLITE_OK)) {
+	if (exec_retry(ctx->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", &emsg) != SQLITE_OK ||
+	    (schema_version(ctx) < STORE_SCHEMA_VERSION && exec_retry(ctx->db, schema, &emsg) != SQLITE_OK)) {
 		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "cannot initialise state database: %s",
 				emsg ? emsg : "unknown error");
 		sqlite3_free(emsg);
@@ -326,6 +352,7 @@ int store_run_end(struct msb_ctx *ctx, const char *name, const char *reason, int
 	return r == SQLITE_DONE ? 0 : db_err(ctx, err, "record run end");
 }
 
+/* Start time of @pid, or 0 if it does not exist or has exited (a zombie is not alive). */
 uint64_t proc_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -344,7 +371,7 @@ uint64_t proc_start_time(pid_t pid)
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: fields restart after the last ')' */
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !p[1] || !p[2] || p[2] == 'Z' || p[2] == 'X')
 		return 0;
 	/* after ") " come fields 3..; starttime is field 22 */
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
@@ -355,9 +382,9 @@ uint64_t proc_start_time(pid_t pid)
 
 bool proc_alive(pid_t pid, uint64_t start)
 {
+	uint64_t now;
 	if (pid <= 0)
 		return false;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return false;
-	return start == 0 || proc_start_time(pid) == start;
+	now = proc_start_time(pid);
+	return now != 0 && (start == 0 || now == start);
 }

@@ -499,6 +499,7 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 	bool ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
 	int code = helper_reaped && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	bool crashed = !s->stopping && helper_reaped && code != 0;
+	char *trash = NULL;
 
 	execlog_write(&s->log, "system", 0, "--- sandbox stopped ---\n", 24);
 	execlog_close(&s->log);
@@ -510,8 +511,11 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 		      : crashed      ? "Failed"
 				     : "Completed",
 		      code, NULL);
-	if (ephemeral)
+	if (ephemeral) {
 		store_delete_sandbox(s->ctx, s->name, NULL);
+		/* out of the way at once; the slow removal happens after the clients are released */
+		trash = sandbox_trash_dir(s->ctx, s->name);
+	}
 	store_commit(s->ctx);
 	close(s->listen_fd);
 	/* stop waiters learn the outcome from EOF, after the state is recorded */
@@ -529,7 +533,10 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 		waitpid(s->helper, &status, 0);
 	}
 	ns_cgroup_remove(s->name);
-	if (ephemeral) {
+	if (trash) {
+		sandbox_remove_trash(s->ctx, trash);
+		free(trash);
+	} else if (ephemeral) {
 		sandbox_remove_dir(s->ctx, s->name, NULL);
 	} else {
 		char *dir = msb_sandbox_dir(s->ctx, s->name);
