@@ -459,7 +459,13 @@ static void dispatch(uint64_t tag, uint32_t events, struct proto_reader *rd, int
 	case EV_SIGNAL: {
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			if (si.ssi_signo == SIGTERM && !shutting_down) {
+			/*
+			 * Only a signal from outside our PID namespace (sender pid 0
+			 * here) may end the sandbox; in-sandbox root can send SIGTERM
+			 * to PID 1, and the kernel's PID-1 protection does not apply to
+			 * signals we read from a signalfd.
+			 */
+			if (si.ssi_signo == SIGTERM && si.ssi_pid == 0 && !shutting_down) {
 				shutting_down = true;
 				kill(-1, SIGTERM);
 			}

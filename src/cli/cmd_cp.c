@@ -64,7 +64,35 @@ int cmd_cp(int argc, char **argv)
 		cli_errorf("copying between two sandbox paths is not supported; copy through the host");
 		return EXIT_MSB;
 	}
-	r = s == 0 ? msb_copy_in(cli_ctx(), dn, sp, dp, &err) : msb_copy_out(cli_ctx(), sn, sp, dp, &err);
+	{
+		/* like exec: a stopped sandbox is started for the copy and stopped again */
+		const char *name = s == 1 ? sn : dn;
+		bool started = false;
+		if (!msb_running(cli_ctx(), name)) {
+			msb_sandbox_info info;
+			int st;
+			if (msb_get(cli_ctx(), name, &info, &err) < 0) {
+				cli_error(&err);
+				return EXIT_MSB;
+			}
+			st = info.status;
+			msb_sandbox_info_clear(&info);
+			if (st != MSB_STATUS_STOPPED && st != MSB_STATUS_CRASHED && st != MSB_STATUS_RUNNING) {
+				cli_errorf("sandbox '%s' is in state %s and cannot be started", name, msb_status_name(st));
+				return EXIT_MSB;
+			}
+			if (st != MSB_STATUS_RUNNING) {
+				if (msb_start(cli_ctx(), name, &err) < 0) {
+					cli_error(&err);
+					return EXIT_MSB;
+				}
+				started = true;
+			}
+		}
+		r = s == 0 ? msb_copy_in(cli_ctx(), dn, sp, dp, &err) : msb_copy_out(cli_ctx(), sn, sp, dp, &err);
+		if (started)
+			msb_stop(cli_ctx(), name, 10, 0, NULL);
+	}
 	if (r < 0) {
 		cli_error(&err);
 		return EXIT_MSB;

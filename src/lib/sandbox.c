@@ -93,7 +93,11 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *e
 		dup2(nul, 0);
 		dup2(logfd >= 0 ? logfd : nul, 1);
 		dup2(logfd >= 0 ? logfd : nul, 2);
-		int rfd = fcntl(pfd[1], F_DUPFD, 3); /* not CLOEXEC: the supervisor inherits it */
+		/* the supervisor inherits stdio and the ready pipe (as fd 3), nothing else of the caller's */
+		int rfd = 3;
+		if (dup2(pfd[1], rfd) < 0)
+			_exit(127);
+		syscall(SYS_close_range, 4, ~0u, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", rfd);
 		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, (char *)NULL);
 		dprintf(rfd, "cannot execute %s: %s", path, strerror(errno));

@@ -731,7 +731,9 @@ static int prepare_fs(struct sup *s, struct ns_boot *b, msb_error *err)
 		r = msb_err_sys(err, errno, "chown fs");
 		goto out;
 	}
-	for (const char *const *d = (const char *const[]){"upper", "work", "merged", NULL}; *d; d++) {
+	for (const char *const *d = (const char *const[]){"lower", "merged", "upper", "work", NULL}; *d; d++) {
+		if (b->ephemeral && (strcmp(*d, "upper") == 0 || strcmp(*d, "work") == 0))
+			continue; /* in memory (mounts.c) */
 		if (mkdirat(fs, *d, 0755) < 0 && errno != EEXIST) {
 			r = msb_err_sys(err, errno, "create fs/%s", *d);
 			goto out;
@@ -741,9 +743,6 @@ static int prepare_fs(struct sup *s, struct ns_boot *b, msb_error *err)
 			goto out;
 		}
 	}
-	r = rootfs_host_prepare_lower(fs, &b->map, err);
-	if (r < 0)
-		goto out;
 	b->fs_dirfd = fd_high(fs);
 	return 0;
 out:
@@ -789,6 +788,7 @@ static int boot(struct sup *s, msb_error *err)
 	const char *sec = config_str(s->cfg, "security");
 	int sv[2], r;
 
+	b.ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
 	r = ns_idmap_plan(&b.map, err);
 	if (r < 0)
 		return r;
@@ -809,6 +809,7 @@ static int boot(struct sup *s, msb_error *err)
 	if (!b.hostname)
 		b.hostname = s->name;
 	b.restricted = sec && strcmp(sec, "restricted") == 0;
+	b.ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
 	b.cgroup_name = s->name;
 	b.limits.cpus = (unsigned)config_u64(s->cfg, "cpus", 0);
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);

@@ -65,12 +65,48 @@ static int bind_ro(const char *src, const char *dst, unsigned long extra)
 	return mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(dst) | extra, NULL);
 }
 
+/*
+ * Make sure @rel (relative to the new root, our cwd) is a real directory,
+ * component by component. The writable layer persists across boots, so a
+ * sandbox can leave a symlink where a mount point belongs; before the pivot
+ * an absolute link would resolve on the host, so it is replaced by an empty
+ * directory (a whiteout in the upper layer) instead of being followed. No
+ * sandbox process exists during boot, so nothing can race this check.
+ */
+static int ensure_dir(const char *rel, mode_t mode)
+{
+	char path[256];
+	struct stat st;
+	size_t n = strlen(rel);
+
+	if (n >= sizeof(path))
+		return -1;
+	for (size_t i = 0; i <= n; i++) {
+		if (rel[i] != '/' && rel[i] != '\0')
+			continue;
+		memcpy(path, rel, i);
+		path[i] = '\0';
+		if (lstat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				continue;
+			if (unlink(path) < 0)
+				return -1;
+		} else if (errno != ENOENT) {
+			return -1;
+		}
+		if (mkdir(path, 0755) < 0 || (i == n && chmod(path, mode) < 0))
+			return -1;
+	}
+	return 0;
+}
+
 static int bind_optional_ro(const char *src, const char *dst)
 {
 	struct stat st;
 	if (stat(src, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;
-	mkdir(dst, 0755);
+	if (ensure_dir(dst, 0755) < 0)
+		return -1;
 	return bind_ro(src, dst, MS_NOSUID | MS_NODEV);
 }
 
@@ -148,34 +184,50 @@ static int mask_proc(const char **what)
  */
 static int mount_root(const struct ns_boot *b, const char **what)
 {
-	(void)b;
-	STEP(what, "mount overlay root",
-	     mount("overlay", "merged", "overlay", MS_NOSUID | MS_NODEV,
-		   "lowerdir=lower,upperdir=upper,workdir=work,userxattr"));
+	const char *opts = "lowerdir=lower,upperdir=upper,workdir=work,userxattr";
+	int r;
+
+	/*
+	 * The image layer is generated at every boot, so it lives in memory: a
+	 * small tmpfs over fs/lower, nothing allocated on disk, nothing to delete.
+	 * An ephemeral sandbox keeps its writable layer in that tmpfs too (its
+	 * pages are charged to the sandbox's memory cgroup).
+	 */
+	STEP(what, "mount the image layer",
+	     mount("tmpfs", "lower", "tmpfs", MS_NOSUID | MS_NODEV, b->ephemeral ? "mode=0755" : "mode=0755,size=4m"));
+	if (b->ephemeral) {
+		STEP(what, "create the writable layer",
+		     mkdir("lower/l", 0755) == 0 && mkdir("lower/u", 0755) == 0 ? mkdir("lower/w", 0755) : -1);
+		opts = "lowerdir=lower/l,upperdir=lower/u,workdir=lower/w,userxattr";
+	}
+	if (b->host_image) {
+		r = rootfs_host_build_lower(b->ephemeral ? "lower/l" : "lower", b->hostname, b->map.multi);
+		if (r < 0) {
+			*what = "build the host image layer";
+			return r;
+		}
+	}
+	STEP(what, "mount overlay root", mount("overlay", "merged", "overlay", MS_NOSUID | MS_NODEV, opts));
 	STEP(what, "enter new root", chdir("merged"));
 	return 0;
 }
 
 int ns_setup_root(const struct ns_boot *b, const char **what)
 {
-	int r, etc;
+	int r;
 
 	STEP(what, "make mounts private", mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 	r = mount_root(b, what);
 	if (r < 0)
 		return r;
+	for (const char *const *d = (const char *const[]){"usr", "proc", "sys", "dev", NULL}; *d; d++)
+		STEP(what, "repair a mount point in the sandbox root", ensure_dir(*d, 0755));
+	STEP(what, "repair /tmp", ensure_dir("tmp", 01777));
 	if (b->host_image) {
 		STEP(what, "bind /usr read-only", bind_ro("/usr", "usr", MS_NOSUID | MS_NODEV));
 		STEP(what, "bind /etc/ssl/certs", bind_optional_ro("/etc/ssl/certs", "etc/ssl/certs"));
 		STEP(what, "bind /etc/alternatives", bind_optional_ro("/etc/alternatives", "etc/alternatives"));
-		etc = open("etc", O_DIRECTORY | O_CLOEXEC);
-		if (etc < 0 || rootfs_host_write_etc(etc, b->hostname, b->map.multi) < 0) {
-			*what = "generate /etc";
-			return -(errno ? errno : EIO);
-		}
-		close(etc);
 	}
-	chmod("tmp", 01777);
 	STEP(what, "mount /proc", mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL));
 	if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		STEP(what, "bind /sys read-only", bind_ro("/sys", "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC));

@@ -61,6 +61,7 @@ struct ns_boot {
 	const char *hostname;
 	bool restricted;
 	bool host_image; /* bind the host's /usr read-only */
+	bool ephemeral;	 /* the writable layer lives in memory and vanishes with the sandbox */
 	struct ns_idmap map;
 	const char *cgroup_name; /* sandbox name for its cgroups */
 	struct ns_limits limits;
@@ -87,8 +88,8 @@ int ns_seccomp_install(const char **what);
 int ns_caps_limit(bool restricted);
 
 /* rootfs_host.c: the built-in `host` image. */
-int rootfs_host_prepare_lower(int fs_dirfd, const struct ns_idmap *m, msb_error *err);
-/* Write the sandbox's generated /etc into @etc_dirfd (inside the sandbox, during boot). */
+/* Build the image's lower layer in directory @dir (a fresh tmpfs, inside the sandbox during boot). -errno. */
+int rootfs_host_build_lower(const char *dir, const char *hostname, bool multi_ids);
 int rootfs_host_write_etc(int etc_dirfd, const char *hostname, bool multi_ids);
 
 #endif

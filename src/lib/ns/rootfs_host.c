@@ -11,14 +11,15 @@
  * /etc/alternatives. Nothing of /home, /root, /etc/shadow or the host's
  * other /etc files exists inside.
  *
- * The skeleton lives in the sandbox's own fs/ directory next to upper/ and
- * work/ (the overlay is mounted with paths relative to that directory, the
- * only host directory the sandbox's ids may search), and is owned by the host
- * id that is root inside, so sandbox root owns its top-level directories. A
- * failed build is removed, so a half skeleton never boots.
+ * The lower layer is built at each boot on a small tmpfs mounted over the
+ * sandbox's fs/lower (inside the sandbox's mount namespace, by its first
+ * process, so it is owned by sandbox root): nothing is allocated on disk for
+ * it and nothing is left to delete. The sandbox's own changes, /etc edits
+ * included, live in the upper layer on disk and win over the fresh lower.
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "ns/ns.h"
@@ -37,7 +38,7 @@ static const struct skel_entry skeleton[] = {
 	{"sbin", 0},	   {"lib", 0},	      {"lib32", 0},	  {"lib64", 0},		   {"libx32", 0},
 };
 
-static int build_skeleton(int dfd, uid_t uid, gid_t gid)
+static int build_skeleton(int dfd)
 {
 	char target[256];
 
@@ -56,31 +57,26 @@ static int build_skeleton(int dfd, uid_t uid, gid_t gid)
 		} else if (mkdirat(dfd, p, skeleton[i].mode) < 0 || fchmodat(dfd, p, skeleton[i].mode, 0) < 0) {
 			return -errno;
 		}
-		if (fchownat(dfd, p, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-			return -errno;
 	}
 	return 0;
 }
 
-int rootfs_host_prepare_lower(int fs_dirfd, const struct ns_idmap *m, msb_error *err)
+int rootfs_host_build_lower(const char *dir, const char *hostname, bool multi_ids)
 {
-	int dfd, r;
+	int dfd, etc, r;
 
-	if (mkdirat(fs_dirfd, "lower", 0755) < 0) {
-		if (errno == EEXIST)
-			return 0; /* built at first boot; the lower layer never changes */
-		return msb_err_sys(err, errno, "cannot create the host image skeleton");
-	}
-	dfd = openat(fs_dirfd, "lower", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return msb_err_sys(err, errno, "cannot open the host image skeleton");
-	r = fchown(dfd, m->root_uid, m->root_gid) < 0 ? -errno : build_skeleton(dfd, m->root_uid, m->root_gid);
-	close(dfd);
-	if (r < 0) {
-		fs_rm_rf_at(fs_dirfd, "lower");
-		return msb_err_sys(err, -r, "cannot build the host image skeleton");
+		return -errno;
+	r = build_skeleton(dfd);
+	if (r == 0) {
+		etc = openat(dfd, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = etc < 0 ? -errno : rootfs_host_write_etc(etc, hostname, multi_ids);
+		if (etc >= 0)
+			close(etc);
 	}
-	return 0;
+	close(dfd);
+	return r;
 }
 
 static int put(int dirfd, const char *name, const char *text, int mode)
@@ -103,11 +99,10 @@ static int copy_host_file(int dirfd, const char *host, const char *name)
 int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 {
 	char hosts[1024], hn[300];
-	struct stat st;
 	int r = 0;
 
 	/* Users: only what the sandbox owns. With a single mapped id, other users could not exist. */
-	if (fstatat(etc, "passwd", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	{
 		r |= put(etc, "passwd",
 			 multi_ids ? "root:x:0:0:root:/root:/bin/sh\n"
 				     "app:x:1000:1000:app:/home/app:/bin/sh\n"
@@ -125,8 +120,7 @@ int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 			 0644);
 		r |= copy_host_file(etc, "/etc/ld.so.cache", "ld.so.cache");
 		r |= copy_host_file(etc, "/usr/lib/os-release", "os-release");
-		if (fstatat(etc, "localtime", &st, AT_SYMLINK_NOFOLLOW) < 0)
-			symlinkat("/usr/share/zoneinfo/Etc/UTC", etc, "localtime");
+		symlinkat("/usr/share/zoneinfo/Etc/UTC", etc, "localtime");
 	}
 	/* Regenerated at every boot: they describe this sandbox. */
 	snprintf(hn, sizeof(hn), "%s\n", hostname);
@@ -134,7 +128,6 @@ int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 	snprintf(hosts, sizeof(hosts),
 		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
 	r |= put(etc, "hosts", hosts, 0644);
-	if (fstatat(etc, "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
-	return r ? -1 : 0;
+	r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
+	return r ? -EIO : 0;
 }

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "ns/ns.h"
 
@@ -58,6 +59,21 @@ int ns_seccomp_install(const char **what)
 				     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/*
+	 * Socket families: unix, inet, inet6 and netlink only. The others are
+	 * kernel attack surface, and some are not confined by the network
+	 * namespace at all (AF_VSOCK reaches the hypervisor and other guests).
+	 * The kernel reads the domain as a 32-bit int, so compare masked.
+	 */
+	for (int d = 0; r == 0 && d < 64; d++) {
+		if (d == AF_UNIX || d == AF_INET || d == AF_INET6 || d == AF_NETLINK)
+			continue;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)d));
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socketpair), 1,
+					     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)d));
+	}
 	/* terminal injection: TIOCSTI pushes input into a terminal, TIOCLINUX can too */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
