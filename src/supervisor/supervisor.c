@@ -813,7 +813,7 @@ static int boot(struct sup *s, msb_error *err)
 	b.cgroup_name = s->name;
 	b.limits.cpus = (unsigned)config_u64(s->cfg, "cpus", 0);
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
-	b.limits.pids = NS_DEFAULT_PIDS;
+	b.limits.pids = NS_DEFAULT_PIDS; /* enforced with RLIMIT_NPROC, no cgroup needed (boot.c) */
 	r = ns_boot_start(&b, &s->helper, err);
 	close(b.chan_fd);
 	close(b.agentd_fd);

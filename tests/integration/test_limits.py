@@ -73,22 +73,35 @@ def test_memory_cap(msb):
     assert p.returncode == 0 and "allocated" in p.out
 
 
-def test_default_pids_cap_stops_fork_bombs(msb):
-    if msb.mode == "user":
-        pytest.skip("rootless without a delegated cgroup has no pids cap (SECURITY.md)")
-    # try to create far more processes than the cap; the sandbox survives and says so
-    script = (
-        "import os, time\n"
-        "n = 0\n"
-        "try:\n"
-        "    for _ in range(6000):\n"
-        "        if os.fork() == 0:\n"
-        "            time.sleep(5); os._exit(0)\n"
-        "        n += 1\n"
-        "except OSError as e:\n"
-        "    print('refused after', n, e.errno)\n"
-    )
-    p = msb.run("run", "host", "--", "python3", "-c", script, timeout=120)
-    assert "refused after" in p.out, (p.out, p.err)
-    n = int(p.out.split()[2])
-    assert n < 4096
+FORK_BOMB = """
+import os, sys, time
+def bomb(limit):
+    n = 0
+    try:
+        for _ in range(limit):
+            if os.fork() == 0:
+                time.sleep(6); os._exit(0)
+            n += 1
+    except OSError as e:
+        return n, e.errno
+    return n, 0
+first, err1 = bomb(2500)
+# a second uid inside must not get a fresh budget: the cap is the sandbox's
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setgid(1000); os.setuid(1000)
+    n, e = bomb(4000)
+    os.write(w, b"%d %d" % (n, e)); os._exit(0)
+os.close(w)
+second, err2 = map(int, os.read(r, 100).split())
+print("first", first, err1, "second", second, err2)
+"""
+
+
+def test_default_process_cap_stops_fork_bombs(msb):
+    p = msb.run("run", "host", "--", "python3", "-c", FORK_BOMB, timeout=120)
+    assert p.out.startswith("first"), (p.out, p.err)
+    _, first, err1, _, second, err2 = p.out.split()
+    assert int(first) == 2500 and int(err1) == 0
+    assert int(err2) == 11  # EAGAIN
+    assert int(first) + int(second) < 4096

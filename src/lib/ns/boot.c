@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -128,6 +129,17 @@ static _Noreturn void p1_main(const struct ns_boot *b, int errfd, int hsync)
 		r = ns_finish_root(&what);
 	if (r < 0)
 		fail(errfd, -r, what);
+	/*
+	 * Process cap without cgroups: since Linux 5.14 RLIMIT_NPROC is counted
+	 * per user namespace, and the limit in force when U2 is created bounds
+	 * every process below it, whatever its uid. Nothing inside can raise it
+	 * (that needs CAP_SYS_RESOURCE in the initial namespace).
+	 */
+	{
+		struct rlimit rl = {.rlim_cur = b->limits.pids, .rlim_max = b->limits.pids};
+		if (b->limits.pids && setrlimit(RLIMIT_NPROC, &rl) < 0)
+			fail(errfd, errno, "set the process limit");
+	}
 	/* U2: from here on nothing can undo the mounts or touch the network namespace. */
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
 		fail(errfd, errno, "create nested user namespace");
@@ -288,8 +300,12 @@ int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 	close(ss[1]);
 	if (sync_expect(ss[0], 'U') == 0) {
 		r = ns_idmap_apply(&b->map, h, err);
-		/* into the cgroups before the helper creates any sandbox process */
-		if (r == 0 && b->cgroup_name)
+		/*
+		 * Into the cgroups before the helper creates any sandbox process,
+		 * only when a cap was asked for: a v1 cgroup move waits for an RCU
+		 * grace period (~10 ms), too much to pay by default.
+		 */
+		if (r == 0 && b->cgroup_name && (b->limits.cpus || b->limits.memory_mib))
 			r = ns_cgroup_apply(b->cgroup_name, &b->limits, h, err);
 	} else
 		r = 0; /* the helper failed before unsharing; its message is on the error pipe */

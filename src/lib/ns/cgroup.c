@@ -11,8 +11,8 @@
  * sandbox process is inside from its first instruction.
  *
  * Without write access to a cgroup (rootless, no delegation) a requested cap
- * is refused with an error, never silently dropped; the default pids cap is
- * best effort.
+ * is refused with an error, never silently dropped. The default process cap
+ * is not a cgroup: it is RLIMIT_NPROC at the nested user namespace (boot.c).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -139,7 +139,7 @@ int ns_cgroup_apply(const char *name, const struct ns_limits *lim, pid_t pid, ms
 
 	if (cg_v2()) {
 		const struct cg_step st[] = {
-			{"", "pids.max", lim->pids, lim->pids_required},
+
 			{"", "memory.max", mem, lim->memory_mib != 0},
 			{"", "cpu.max", quota, lim->cpus != 0},
 		};
@@ -154,7 +154,7 @@ int ns_cgroup_apply(const char *name, const struct ns_limits *lim, pid_t pid, ms
 	}
 	{
 		const struct cg_step st[] = {
-			{"pids", "pids.max", lim->pids, lim->pids_required},
+
 			{"memory", "memory.limit_in_bytes", mem, lim->memory_mib != 0},
 			{"memory", "memory.memsw.limit_in_bytes", mem, false},
 			{"cpu", "cpu.cfs_quota_us", quota, lim->cpus != 0},

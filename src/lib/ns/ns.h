@@ -44,8 +44,7 @@ int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
 struct ns_limits {
 	unsigned cpus;
 	unsigned long long memory_mib;
-	unsigned long long pids;
-	bool pids_required;
+	unsigned long long pids; /* RLIMIT_NPROC for the whole sandbox */
 };
 #define NS_DEFAULT_PIDS 4096
 
