@@ -782,6 +782,16 @@ static int wait_hello(struct sup *s, int timeout_ms, msb_error *err)
 	}
 }
 
+/* Record the run while the sandbox boots; a failed boot rewrites it (msb_supervisor_main). */
+static void record_running(void *arg)
+{
+	struct sup *s = arg;
+	store_begin(s->ctx);
+	store_set_status(s->ctx, s->name, MSB_STATUS_RUNNING, getpid(), proc_start_time(getpid()), NULL);
+	store_run_begin(s->ctx, s->name, getpid(), NULL);
+	store_commit(s->ctx);
+}
+
 static int boot(struct sup *s, msb_error *err)
 {
 	struct ns_boot b = {.log_fd = -1, .host_image = true};
@@ -811,6 +821,8 @@ static int boot(struct sup *s, msb_error *err)
 	b.restricted = sec && strcmp(sec, "restricted") == 0;
 	b.ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
 	b.cgroup_name = s->name;
+	b.while_booting = record_running;
+	b.while_booting_arg = s;
 	b.limits.cpus = (unsigned)config_u64(s->cfg, "cpus", 0);
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
 	b.limits.pids = NS_DEFAULT_PIDS; /* enforced with RLIMIT_NPROC, no cgroup needed (boot.c) */
@@ -933,6 +945,7 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 	}
 	if (boot(s, &err) < 0 || setup_loop(s, &err) < 0) {
 		store_set_status(s->ctx, name, MSB_STATUS_STOPPED, 0, 0, NULL);
+		store_run_end(s->ctx, name, "Failed", -1, NULL);
 		if (s->helper > 0) {
 			kill(s->helper, SIGKILL);
 			waitpid(s->helper, NULL, 0);
@@ -941,10 +954,6 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 		report(ready, err.msg);
 		return 1;
 	}
-	store_begin(s->ctx);
-	store_set_status(s->ctx, name, MSB_STATUS_RUNNING, getpid(), proc_start_time(getpid()), NULL);
-	store_run_begin(s->ctx, name, getpid(), NULL);
-	store_commit(s->ctx);
 	execlog_write(&s->log, "system", 0, "--- sandbox started ---\n", 24);
 	start_workload(s);
 	report(ready, "ok");

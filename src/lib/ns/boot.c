@@ -311,6 +311,9 @@ int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 		r = 0; /* the helper failed before unsharing; its message is on the error pipe */
 	sync_send(ss[0], r == 0 ? 'G' : 'X');
 	close(ss[0]);
+	/* the sandbox builds itself now; let the caller use the wait */
+	if (r == 0 && b->while_booting)
+		b->while_booting(b->while_booting_arg);
 	n = util_read_full(ep[0], msg, sizeof(msg) - 1);
 	close(ep[0]);
 	if (r == 0 && n > 0) {

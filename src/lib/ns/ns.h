@@ -63,6 +63,9 @@ struct ns_boot {
 	bool ephemeral;	 /* the writable layer lives in memory and vanishes with the sandbox */
 	struct ns_idmap map;
 	const char *cgroup_name; /* sandbox name for its cgroups */
+	/* called while the sandbox builds its root (the supervisor records its state meanwhile) */
+	void (*while_booting)(void *arg);
+	void *while_booting_arg;
 	struct ns_limits limits;
 };
 
