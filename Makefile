@@ -4,20 +4,21 @@
 CC       ?= gcc
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := sqlite3 jansson libseccomp
+PKGS     := sqlite3 jansson
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 WARN     := $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option) -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
             -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
             -Werror=implicit-function-declaration -Werror=return-type -Werror=incompatible-pointer-types \
             -Werror=format-security -Werror=int-conversion -Werror
 OPT      ?= -O2 -g
 SAN      ?=
-CFLAGS   := $(OPT) $(SAN) -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/lib $(WARN) $(EXTRA_CFLAGS)
+CFLAGS   := $(OPT) $(SAN) -std=gnu11 -fPIC -D_GNU_SOURCE -fvisibility=hidden -Iinclude -Isrc/lib -I$(BUILD)/gen $(WARN) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SAN) $(EXTRA_LDFLAGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # the msb binary links its libraries statically (Debian's -dev packages ship the archives): every
 # command is a short-lived process, and dynamic loading was a measurable share of `msb exec`
-MSB_LIBS ?= -Wl,-Bstatic -lsqlite3 -ljansson -lseccomp -Wl,-Bdynamic -lm -lpthread -ldl
+MSB_LIBS ?= -Wl,-Bstatic -lsqlite3 -ljansson -Wl,-Bdynamic -lm -lpthread -ldl
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/lib/net/*.c src/lib/image/*.c src/supervisor/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -36,6 +37,15 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# the default seccomp filter, compiled to BPF once at build time (tools/gen_seccomp.c)
+$(BUILD)/gen/seccomp_bpf.h: tools/gen_seccomp.c tools/seccomp_rules.c tools/seccomp_rules.h src/lib/util.h
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@$(CC) -std=gnu11 -D_GNU_SOURCE -O1 -Iinclude -Isrc/lib -Itools $(WARN) -o $(BUILD)/gen/gen_seccomp tools/gen_seccomp.c tools/seccomp_rules.c $(SECCOMP_LIBS)
+	@$(BUILD)/gen/gen_seccomp > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/src/lib/ns/seccomp.o: $(BUILD)/gen/seccomp_bpf.h
 
 $(BUILD)/libmsb.a: $(LIB_OBJ)
 	@rm -f $@
