@@ -3,7 +3,6 @@
  * ctx.c - msb_open(): find and prepare the msb home, open the state store.
  */
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -44,10 +43,10 @@ MSB_EXPORT int msb_open(msb_ctx **out, const char *home, msb_error *err)
 		h = xstrdup(env);
 	else {
 		const char *hd = getenv("HOME");
-		struct passwd *pw = hd && *hd ? NULL : getpwuid(getuid());
+		char pwhome[1024];
+		if ((!hd || !*hd) && util_passwd_lookup(getuid(), NULL, 0, pwhome, sizeof(pwhome)) == 0)
+			hd = pwhome;
 		if (!hd || !*hd)
-			hd = pw ? pw->pw_dir : NULL;
-		if (!hd)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "cannot find a home directory: set MSB_HOME");
 		h = xasprintf("%s/.msb", hd);
 	}

@@ -279,3 +279,34 @@ void util_format_rfc3339_ms(uint64_t wall_ms, char out[32])
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000));
 }
+
+int util_passwd_lookup(uid_t uid, char *name, size_t nlen, char *home, size_t hlen)
+{
+	FILE *fp = fopen("/etc/passwd", "re");
+	char line[2048];
+	int r = -ENOENT;
+
+	if (!fp)
+		return -errno;
+	while (r < 0 && fgets(line, sizeof(line), fp)) {
+		char *f[7], *p = line;
+		int n = 0;
+		line[strcspn(line, "\n")] = '\0';
+		while (n < 7) {
+			f[n++] = p;
+			p = strchr(p, ':');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (n < 7 || strtoul(f[2], NULL, 10) != (unsigned long)uid || !*f[2])
+			continue;
+		if (name)
+			snprintf(name, nlen, "%s", f[0]);
+		if (home)
+			snprintf(home, hlen, "%s", f[5]);
+		r = 0;
+	}
+	fclose(fp);
+	return r;
+}

@@ -89,6 +89,12 @@ int util_write_file_at(int dirfd, const char *name, const void *data, size_t len
 /* Read a whole (small) file; NUL-terminated; *len_out optional. Returns NULL with errno on failure. */
 char *util_read_file_at(int dirfd, const char *path, size_t max, size_t *len_out);
 
+/*
+ * Name and home directory of @uid from /etc/passwd, read directly (msb is a
+ * static binary: no NSS). Either output may be NULL. 0 or -ENOENT.
+ */
+int util_passwd_lookup(uid_t uid, char *name, size_t nlen, char *home, size_t hlen);
+
 /* Growable byte buffer. */
 struct buf {
 	char *data;

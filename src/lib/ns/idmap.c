@@ -10,7 +10,6 @@
  * user's own id is mapped and the reason is kept as a warning.
  */
 #include <fcntl.h>
-#include <pwd.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -47,8 +46,7 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	struct passwd *pw;
-	const char *name;
+	char name[256] = "";
 	unsigned long su = 0, sg = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -64,8 +62,8 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err)
 		m->multi = true;
 		return 0;
 	}
-	pw = getpwuid(uid); /* NSS only for rootless: root needs no name */
-	name = pw ? pw->pw_name : "";
+	/* users only known to NSS (LDAP...) still match their numeric /etc/subuid entries */
+	util_passwd_lookup(uid, name, sizeof(name), NULL, 0);
 	m->rootless = true;
 	m->root_uid = uid;
 	m->root_gid = gid;
