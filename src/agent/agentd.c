@@ -226,7 +226,7 @@ static void add_ep(int fd, enum ev_kind k, int idx, uint32_t events)
 static void handle_exec(const struct proto_msg *m)
 {
 	struct agent_exec_req req;
-	struct agent_spawn_result res;
+	struct agent_spawn_result res = {0};
 	struct session *s = new_session(m->hdr.session);
 	char msg[600];
 	int r;

@@ -176,7 +176,8 @@ static void exec_search(const char *file, char **argv, char **envp)
 	while (*path) {
 		const char *end = strchrnul(path, ':');
 		size_t dl = (size_t)(end - path);
-		if (dl + 1 + strlen(file) + 1 <= sizeof(buf)) {
+		/* an empty component means ".": count the byte it takes */
+		if ((dl ? dl : 1) + 1 + strlen(file) + 1 <= sizeof(buf)) {
 			memcpy(buf, path, dl);
 			if (dl == 0)
 				buf[dl++] = '.';

@@ -264,10 +264,12 @@ int cmd_run(int argc, char **argv)
 	} else {
 		cli_warn("no command provided and stdin is not a terminal");
 	}
-	if (started_here && msb_stop(cli_ctx(), name, 10, 0, &err) < 0 && err.code != MSB_ERR_STATE)
+	if (owner_fd >= 0) {
+		if (msb_release(cli_ctx(), owner_fd, 10, &err) < 0)
+			cli_error(&err);
+	} else if (started_here && msb_stop(cli_ctx(), name, 10, 0, &err) < 0 && err.code != MSB_ERR_STATE) {
 		cli_error(&err);
-	if (owner_fd >= 0)
-		close(owner_fd);
+	}
 	return status;
 }
 

@@ -121,7 +121,8 @@ void proto_enc_free(struct proto_enc *e);
 
 /**
  * proto_parse_hdr() - decode a frame header.
- * Return: 0, or -EBADMSG when the length exceeds PROTO_MAX_PAYLOAD or the type is unknown.
+ * Return: 0, or -EBADMSG when the length exceeds PROTO_MAX_PAYLOAD or the type is out of range
+ * (0 or >= PROTO_TYPE_COUNT). Unassigned types in range pass; receivers answer them with ERROR.
  */
 int proto_parse_hdr(const uint8_t hdr[PROTO_HDR_LEN], struct proto_hdr *out);
 

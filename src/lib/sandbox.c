@@ -506,3 +506,36 @@ MSB_EXPORT int msb_running(msb_ctx *ctx, const char *name)
 	close(fd);
 	return 1;
 }
+
+MSB_EXPORT int msb_release(msb_ctx *ctx, int fd, unsigned timeout_s, msb_error *err)
+{
+	struct proto_enc e = {0};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint64_t until = util_now_ms() + (uint64_t)timeout_s * 1000 + 5000;
+	char buf[256];
+	int r = 0;
+
+	(void)ctx;
+	proto_enc_begin(&e, PROTO_CTL_STOP, 0);
+	proto_enc_u64(&e, T_TIMEOUT_MS, (uint64_t)timeout_s * 1000);
+	proto_enc_end(&e);
+	if (proto_write_enc(fd, &e) < 0)
+		r = msb_err_sys(err, errno, "cannot ask the sandbox to stop");
+	proto_enc_free(&e);
+	/* the supervisor records the outcome, then closes every connection */
+	while (r == 0) {
+		uint64_t now = util_now_ms();
+		ssize_t n;
+		if (now >= until) {
+			r = msb_err_set(err, MSB_ERR_TIMEOUT, 0, "the sandbox did not stop in time");
+			break;
+		}
+		if (poll(&p, 1, (int)(until - now)) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+	close(fd);
+	return r;
+}
