@@ -238,10 +238,10 @@ static _Noreturn void child_main(const struct agent_conf *conf, const struct age
 	sigset_t none;
 	char **env;
 
+	/* agentd only ignores SIGPIPE and blocks the signals it reads from a signalfd: undo both */
 	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int s = 1; s < 65; s++)
-		signal(s, SIG_DFL);
 	if (setsid() < 0)
 		child_fail(errfd, errno, "setsid", NULL);
 	if (pty_slave >= 0) {

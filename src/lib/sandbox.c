@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,20 +67,28 @@ int sandbox_ctl_connect(struct msb_ctx *ctx, const char *name, msb_error *err)
  * Spawn `msb sandbox` detached (double fork, new session) and read its
  * verdict from a pipe: "ok" once the agent said hello, or an error message.
  */
-int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *err)
+int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json, msb_error *err)
 {
 	char exe[4096], fdarg[16], buf[1100];
 	const char *path = self_exe(exe, sizeof(exe));
-	int pfd[2], st;
+	int pfd[2], cfd[2], st;
 	ssize_t n;
 	pid_t c;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return msb_err_sys(err, errno, "pipe");
+	/* the configuration goes to the supervisor directly: it need not read the store to boot */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cfd) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return msb_err_sys(err, errno, "socketpair");
+	}
 	c = fork();
 	if (c < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
+		close(cfd[0]);
+		close(cfd[1]);
 		return msb_err_sys(err, errno, "fork");
 	}
 	if (c == 0) {
@@ -93,17 +102,22 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *e
 		dup2(nul, 0);
 		dup2(logfd >= 0 ? logfd : nul, 1);
 		dup2(logfd >= 0 ? logfd : nul, 2);
-		/* the supervisor inherits stdio and the ready pipe (as fd 3), nothing else of the caller's */
+		/* the supervisor inherits stdio, the ready pipe (fd 3) and the config socket (fd 4), nothing else */
 		int rfd = 3;
-		if (dup2(pfd[1], rfd) < 0)
+		if (dup2(pfd[1], rfd) < 0 || dup2(cfd[1], 4) < 0)
 			_exit(127);
-		syscall(SYS_close_range, 4, ~0u, 0);
+		syscall(SYS_close_range, 5, ~0u, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", rfd);
-		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, (char *)NULL);
+		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, "--config-fd", "4",
+		      (char *)NULL);
 		dprintf(rfd, "cannot execute %s: %s", path, strerror(errno));
 		_exit(127);
 	}
 	close(pfd[1]);
+	close(cfd[1]);
+	if (config_json)
+		(void)!send(cfd[0], config_json, strlen(config_json), MSG_NOSIGNAL);
+	close(cfd[0]);
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
 	n = util_read_full(pfd[0], buf, sizeof(buf) - 1);
@@ -273,7 +287,7 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 		goto out;
 	r = make_dirs(ctx, name, err);
 	if (r == 0)
-		r = sandbox_spawn_supervisor(ctx, name, err);
+		r = sandbox_spawn_supervisor(ctx, name, json, err);
 	if (r < 0) {
 		sandbox_remove_dir(ctx, name, NULL);
 		store_delete_sandbox(ctx, name, NULL);
@@ -335,17 +349,24 @@ MSB_EXPORT int msb_list(msb_ctx *ctx, msb_sandbox_info **out, size_t *n, msb_err
 MSB_EXPORT int msb_start(msb_ctx *ctx, const char *name, msb_error *err)
 {
 	msb_sandbox_info info;
+	char *config;
 	int r = msb_get(ctx, name, &info, err);
 	if (r < 0)
 		return r;
 	r = info.status;
+	config = steal_ptr(&info.config_json);
 	msb_sandbox_info_clear(&info);
-	if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING)
-		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is already running", name);
-	if (r != MSB_STATUS_STOPPED && r != MSB_STATUS_CRASHED && r != MSB_STATUS_CREATED)
+	if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING || (r != MSB_STATUS_STOPPED &&
+									 r != MSB_STATUS_CRASHED && r != MSB_STATUS_CREATED)) {
+		free(config);
+		if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING)
+			return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is already running", name);
 		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox '%s' is in state %s and cannot be started", name,
 				   msb_status_name(r));
-	return sandbox_spawn_supervisor(ctx, name, err);
+	}
+	r = sandbox_spawn_supervisor(ctx, name, config, err);
+	free(config);
+	return r;
 }
 
 /*

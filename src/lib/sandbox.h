@@ -13,8 +13,8 @@
 
 /* Connect to a running sandbox's control socket. Return fd or negative msb error. */
 int sandbox_ctl_connect(struct msb_ctx *ctx, const char *name, msb_error *err);
-/* Start the supervisor for an existing row and wait until its agent is ready. */
-int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, msb_error *err);
+/* Start the supervisor for an existing row (its stored @config_json) and wait until its agent is ready. */
+int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json, msb_error *err);
 /* Reconciled lookup: a Running row whose supervisor is gone becomes Crashed (or Stopped). */
 int sandbox_get(struct msb_ctx *ctx, const char *name, msb_sandbox_info *out, msb_error *err);
 /* Remove the sandbox directory tree (works for trees owned by subordinate ids too). */

@@ -898,12 +898,13 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 	static const struct option opts[] = {{"home", required_argument, NULL, 'h'},
 					     {"name", required_argument, NULL, 'n'},
 					     {"ready-fd", required_argument, NULL, 'r'},
+					     {"config-fd", required_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	const char *home = NULL, *name = NULL;
 	msb_sandbox_info info;
 	msb_error err = {0};
 	sigset_t mask;
-	int ready = -1, c;
+	int ready = -1, cfgfd = -1, c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'h')
@@ -912,6 +913,8 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 			name = optarg;
 		else if (c == 'r')
 			ready = atoi(optarg);
+		else if (c == 'c')
+			cfgfd = atoi(optarg);
 		else
 			return 2;
 	}
@@ -933,12 +936,22 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 	s->chan.fd = -1;
 	s->lfd = -1;
 	s->started_ms = util_now_ms();
-	if (msb_open(&s->ctx, home, &err) < 0 || store_get_sandbox(s->ctx, name, &info, NULL, &err) < 0) {
+	if (msb_open(&s->ctx, home, &err) < 0) {
 		report(ready, err.msg);
 		return 1;
 	}
-	s->cfg = json_loads(info.config_json, 0, NULL);
-	msb_sandbox_info_clear(&info);
+	if (cfgfd >= 0) {
+		/* given by the starter, who just read or wrote it: no store round trip at boot */
+		s->cfg = json_loadfd(cfgfd, 0, NULL);
+		close(cfgfd);
+	} else {
+		if (store_get_sandbox(s->ctx, name, &info, NULL, &err) < 0) {
+			report(ready, err.msg);
+			return 1;
+		}
+		s->cfg = json_loads(info.config_json, 0, NULL);
+		msb_sandbox_info_clear(&info);
+	}
 	if (!s->cfg) {
 		report(ready, "stored sandbox configuration is not valid JSON");
 		return 1;
