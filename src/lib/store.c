@@ -125,7 +125,14 @@ int store_open(struct msb_ctx *ctx, msb_error *err)
 	 * fsync) at each close; SQLite checkpoints when the WAL grows instead.
 	 */
 	sqlite3_db_config(ctx->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (exec_retry(ctx->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", &emsg) != SQLITE_OK ||
+	/*
+	 * No command checkpoints at commit (wal_autocheckpoint=0): a checkpoint
+	 * fsyncs. Supervisors checkpoint when their sandbox has stopped, after
+	 * releasing their clients (store_checkpoint), which keeps the WAL short
+	 * and so every later open cheap.
+	 */
+	if (exec_retry(ctx->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;",
+		       &emsg) != SQLITE_OK ||
 	    (schema_version(ctx) < STORE_SCHEMA_VERSION && exec_retry(ctx->db, schema, &emsg) != SQLITE_OK)) {
 		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "cannot initialise state database: %s",
 				emsg ? emsg : "unknown error");
@@ -387,4 +394,10 @@ bool proc_alive(pid_t pid, uint64_t start)
 		return false;
 	now = proc_start_time(pid);
 	return now != 0 && (start == 0 || now == start);
+}
+
+void store_checkpoint(struct msb_ctx *ctx)
+{
+	if (ctx->db)
+		sqlite3_wal_checkpoint_v2(ctx->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }

@@ -19,6 +19,8 @@ struct msb_ctx {
 int store_open(struct msb_ctx *ctx, msb_error *err);
 int store_begin(struct msb_ctx *ctx);
 int store_commit(struct msb_ctx *ctx);
+/* Fold the WAL back into the database (off any client's path: it fsyncs). */
+void store_checkpoint(struct msb_ctx *ctx);
 void store_close(struct msb_ctx *ctx);
 
 /* Insert a sandbox row; MSB_ERR_EXISTS when the name is taken (the UNIQUE constraint decides races). */

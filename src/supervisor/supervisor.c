@@ -47,7 +47,7 @@
 #define MAX_ROUTES  1024
 #define OUTQ_HIGH   (32u << 20) /* stop reading the agent while a client is this far behind */
 
-enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_LIFE };
+enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_LIFE, EV_DRAIN };
 
 struct peer {
 	int fd;
@@ -71,6 +71,7 @@ struct sup {
 	json_t *cfg;
 	int epfd, sfd, tfd, listen_fd;
 	int lfd;		 /* lifetime timer: --max-duration deadline and --idle-timeout checks */
+	int dfd;		 /* records Draining when a stop takes a while */
 	uint64_t started_ms;	 /* monotonic start, for --max-duration */
 	uint64_t last_activity;	 /* monotonic ms of the last frame that counts as activity */
 	const char *stop_reason; /* recorded as the run's termination reason */
@@ -244,7 +245,14 @@ static void begin_stop(struct sup *s, uint64_t timeout_ms)
 	if (s->stopping)
 		return;
 	s->stopping = true;
-	store_set_status(s->ctx, s->name, MSB_STATUS_DRAINING, getpid(), proc_start_time(getpid()), NULL);
+	/*
+	 * Most stops finish within a few milliseconds; record Draining only if
+	 * this one is still going after 100 ms, to keep a write off the path.
+	 */
+	{
+		struct itimerspec d = {.it_value = {.tv_nsec = 100 * 1000000L}};
+		timerfd_settime(s->dfd, 0, &d, NULL);
+	}
 	if (timeout_ms == 0) {
 		kill(s->helper, SIGKILL);
 		return;
@@ -532,6 +540,7 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 			kill(s->helper, SIGKILL);
 		waitpid(s->helper, &status, 0);
 	}
+	store_checkpoint(s->ctx);
 	ns_cgroup_remove(s->name);
 	if (trash) {
 		sandbox_remove_trash(s->ctx, trash);
@@ -623,6 +632,10 @@ static void dispatch(struct sup *s, uint64_t t, uint32_t events)
 		break;
 	case EV_LIFE:
 		lifetime_tick(s);
+		break;
+	case EV_DRAIN:
+		if (read(s->dfd, &exp, sizeof(exp)) == sizeof(exp))
+			store_set_status(s->ctx, s->name, MSB_STATUS_DRAINING, getpid(), proc_start_time(getpid()), NULL);
 		break;
 	case EV_CLIENT:
 		if (!s->clients[idx].used)
@@ -872,6 +885,10 @@ static int setup_loop(struct sup *s, msb_error *err)
 	ep_set(s, s->chan.fd, EV_CHAN, 0, EPOLLIN, EPOLL_CTL_ADD);
 	ep_set(s, s->sfd, EV_SIGNAL, 0, EPOLLIN, EPOLL_CTL_ADD);
 	ep_set(s, s->tfd, EV_TIMER, 0, EPOLLIN, EPOLL_CTL_ADD);
+	s->dfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->dfd < 0)
+		return msb_err_sys(err, errno, "event loop setup");
+	ep_set(s, s->dfd, EV_DRAIN, 0, EPOLLIN, EPOLL_CTL_ADD);
 	s->last_activity = util_now_ms();
 	if (config_u64(s->cfg, "max_duration_s", 0) || config_u64(s->cfg, "idle_timeout_s", 0)) {
 		struct itimerspec its = {.it_value = {.tv_sec = 1}, .it_interval = {.tv_sec = 1}};
