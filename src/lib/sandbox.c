@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,6 +68,27 @@ int sandbox_ctl_connect(struct msb_ctx *ctx, const char *name, msb_error *err)
  * Spawn `msb sandbox` detached (double fork, new session) and read its
  * verdict from a pipe: "ok" once the agent said hello, or an error message.
  */
+/* Is the calling process single-threaded (num_threads, field 20 of /proc/self/stat)? */
+static bool single_threaded(void)
+{
+	char buf[1024], *p;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	long threads = 0;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld", &threads) != 1)
+		return false;
+	return threads == 1;
+}
+
 int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json, msb_error *err)
 {
 	char exe[4096], fdarg[16], buf[1100];
@@ -108,6 +130,16 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *
 			_exit(127);
 		syscall(SYS_close_range, 5, ~0u, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", rfd);
+		if (single_threaded()) {
+			/*
+			 * We are a fork of a single-threaded caller (the CLI): become
+			 * the supervisor here and save an exec. A threaded caller (an
+			 * SDK embedding libmsb) gets a clean exec of msb below.
+			 */
+			close(4);
+			prctl(PR_SET_NAME, "msb-sandbox");
+			_exit(supervisor_run(ctx->home, name, config_json, rfd));
+		}
 		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, "--config-fd", "4",
 		      (char *)NULL);
 		dprintf(rfd, "cannot execute %s: %s", path, strerror(errno));

@@ -28,6 +28,9 @@ int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err);
 char *sandbox_trash_dir(struct msb_ctx *ctx, const char *name);
 void sandbox_remove_trash(struct msb_ctx *ctx, const char *trash_name);
 
+/* supervisor.c: run a sandbox's supervisor in this process (see msb_supervisor_main). */
+int supervisor_run(const char *home, const char *name, const char *config, int ready);
+
 /* fsutil.c */
 int fs_rm_rf_at(int dirfd, const char *name);
 /* Bind or connect a unix socket at dirfd/name, whatever the length of the directory's path. */

@@ -736,6 +736,23 @@ static int prepare_fs(struct sup *s, struct ns_boot *b, msb_error *err)
 	free(dir);
 	if (dfd < 0)
 		return msb_err_sys(err, errno, "open sandbox directory");
+	if (b->ephemeral) {
+		/*
+		 * Everything lives in a tmpfs the sandbox mounts over fs/ (mounts.c):
+		 * boot runs from the sandbox directory, which the sandbox's ids may
+		 * search (mode 0711) but not list; nothing is created on disk.
+		 */
+		int sd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(dfd);
+		if (sd < 0 || fchmod(sd, 0711) < 0) {
+			r = msb_err_sys(err, errno, "prepare sandbox directory");
+			if (sd >= 0)
+				close(sd);
+			return r;
+		}
+		b->fs_dirfd = fd_high(sd);
+		return 0;
+	}
 	fs = openat(dfd, "fs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(dfd);
 	if (fs < 0)
@@ -745,8 +762,6 @@ static int prepare_fs(struct sup *s, struct ns_boot *b, msb_error *err)
 		goto out;
 	}
 	for (const char *const *d = (const char *const[]){"lower", "merged", "upper", "work", NULL}; *d; d++) {
-		if (b->ephemeral && (strcmp(*d, "upper") == 0 || strcmp(*d, "work") == 0))
-			continue; /* in memory (mounts.c) */
 		if (mkdirat(fs, *d, 0755) < 0 && errno != EEXIST) {
 			r = msb_err_sys(err, errno, "create fs/%s", *d);
 			goto out;
@@ -908,39 +923,21 @@ static void report(int fd, const char *msg)
 	close(fd);
 }
 
-MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
+/*
+ * Run the supervisor: @config is the sandbox's configuration as JSON (NULL:
+ * read it from the store); @ready receives "ok" or the reason boot failed.
+ * Returns only on failure; on success the process exits when the sandbox is gone.
+ */
+int supervisor_run(const char *home, const char *name, const char *config, int ready)
 {
 	static struct sup sup;
 	struct sup *s = &sup;
-	static const struct option opts[] = {{"home", required_argument, NULL, 'h'},
-					     {"name", required_argument, NULL, 'n'},
-					     {"ready-fd", required_argument, NULL, 'r'},
-					     {"config-fd", required_argument, NULL, 'c'},
-					     {NULL, 0, NULL, 0}};
-	const char *home = NULL, *name = NULL;
 	msb_sandbox_info info;
 	msb_error err = {0};
 	sigset_t mask;
-	int ready = -1, cfgfd = -1, c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'h')
-			home = optarg;
-		else if (c == 'n')
-			name = optarg;
-		else if (c == 'r')
-			ready = atoi(optarg);
-		else if (c == 'c')
-			cfgfd = atoi(optarg);
-		else
-			return 2;
-	}
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
-	if (!home || !name) {
-		report(ready, "internal: supervisor needs --home and --name");
-		return 2;
-	}
 	/* signals are events: block them before any child exists */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -957,10 +954,8 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 		report(ready, err.msg);
 		return 1;
 	}
-	if (cfgfd >= 0) {
-		/* given by the starter, who just read or wrote it: no store round trip at boot */
-		s->cfg = json_loadfd(cfgfd, 0, NULL);
-		close(cfgfd);
+	if (config) {
+		s->cfg = json_loads(config, 0, NULL);
 	} else {
 		if (store_get_sandbox(s->ctx, name, &info, NULL, &err) < 0) {
 			report(ready, err.msg);
@@ -998,4 +993,46 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 	}
 	kill(s->helper, SIGKILL);
 	return 1;
+}
+
+
+MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"home", required_argument, NULL, 'h'},
+					     {"name", required_argument, NULL, 'n'},
+					     {"ready-fd", required_argument, NULL, 'r'},
+					     {"config-fd", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
+	const char *home = NULL, *name = NULL;
+	char *config = NULL;
+	int ready = -1, cfgfd = -1, c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'h')
+			home = optarg;
+		else if (c == 'n')
+			name = optarg;
+		else if (c == 'r')
+			ready = atoi(optarg);
+		else if (c == 'c')
+			cfgfd = atoi(optarg);
+		else
+			return 2;
+	}
+	if (!home || !name) {
+		report(ready, "internal: supervisor needs --home and --name");
+		return 2;
+	}
+	if (cfgfd >= 0) {
+		/* given by the starter, who just read or wrote it: no store round trip at boot */
+		struct buf b = {0};
+		char chunk[4096];
+		ssize_t n;
+		while ((n = read(cfgfd, chunk, sizeof(chunk))) > 0 && b.len < (16u << 20))
+			buf_append(&b, chunk, (size_t)n);
+		buf_append(&b, "", 0);
+		config = b.data;
+		close(cfgfd);
+	}
+	return supervisor_run(home, name, config, ready);
 }

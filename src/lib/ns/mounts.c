@@ -184,31 +184,40 @@ static int mask_proc(const char **what)
  */
 static int mount_root(const struct ns_boot *b, const char **what)
 {
-	const char *opts = "lowerdir=lower,upperdir=upper,workdir=work,userxattr";
+	const char *lower = "lower", *opts = "lowerdir=lower,upperdir=upper,workdir=work,userxattr";
+	const char *target = "merged";
 	int r;
 
-	/*
-	 * The image layer is generated at every boot, so it lives in memory: a
-	 * small tmpfs over fs/lower, nothing allocated on disk, nothing to delete.
-	 * An ephemeral sandbox keeps its writable layer in that tmpfs too (its
-	 * pages are charged to the sandbox's memory cgroup).
-	 */
-	STEP(what, "mount the image layer",
-	     mount("tmpfs", "lower", "tmpfs", MS_NOSUID | MS_NODEV, b->ephemeral ? "mode=0755" : "mode=0755,size=4m"));
 	if (b->ephemeral) {
-		STEP(what, "create the writable layer",
-		     mkdir("lower/l", 0755) == 0 && mkdir("lower/u", 0755) == 0 ? mkdir("lower/w", 0755) : -1);
-		opts = "lowerdir=lower/l,upperdir=lower/u,workdir=lower/w,userxattr";
+		/*
+		 * Ephemeral: our cwd is the sandbox directory and every layer lives
+		 * in one tmpfs over fs/ (its pages count against the sandbox's
+		 * memory cgroup); nothing is written to disk, nothing left to delete.
+		 */
+		STEP(what, "mount the sandbox's memory filesystem",
+		     mount("tmpfs", "fs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"));
+		STEP(what, "create the layers",
+		     (mkdir("fs/l", 0755) || mkdir("fs/u", 0755) || mkdir("fs/w", 0755) || mkdir("fs/m", 0755)) ? -1 : 0);
+		lower = "fs/l";
+		opts = "lowerdir=fs/l,upperdir=fs/u,workdir=fs/w,userxattr";
+		target = "fs/m";
+	} else {
+		/*
+		 * Our cwd is fs/. The image layer is generated at every boot, so it
+		 * lives in memory: a small tmpfs over fs/lower; the writable layer is
+		 * fs/upper on disk and survives restarts.
+		 */
+		STEP(what, "mount the image layer", mount("tmpfs", "lower", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m"));
 	}
 	if (b->host_image) {
-		r = rootfs_host_build_lower(b->ephemeral ? "lower/l" : "lower", b->hostname, b->map.multi);
+		r = rootfs_host_build_lower(lower, b->hostname, b->map.multi);
 		if (r < 0) {
 			*what = "build the host image layer";
 			return r;
 		}
 	}
-	STEP(what, "mount overlay root", mount("overlay", "merged", "overlay", MS_NOSUID | MS_NODEV, opts));
-	STEP(what, "enter new root", chdir("merged"));
+	STEP(what, "mount overlay root", mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts));
+	STEP(what, "enter new root", chdir(target));
 	return 0;
 }
 
