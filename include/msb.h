@@ -120,7 +120,7 @@ int msb_own(msb_ctx *ctx, const char *name, msb_error *err);
  * @timeout_s (+5 s) until it is gone; closes @fd. Cheaper than msb_stop: no
  * state lookup, no new connection. An ephemeral sandbox is removed.
  */
-int msb_release(msb_ctx *ctx, int fd, unsigned timeout_s, msb_error *err);
+int msb_release(msb_ctx *ctx, int fd, const char *name, unsigned timeout_s, msb_error *err);
 /* 1 if the sandbox's supervisor answers on its control socket, else 0 (no state-store access). */
 int msb_running(msb_ctx *ctx, const char *name);
 /* Sandbox directory (logs/ lives under it); caller frees. */

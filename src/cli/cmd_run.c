@@ -265,7 +265,7 @@ int cmd_run(int argc, char **argv)
 		cli_warn("no command provided and stdin is not a terminal");
 	}
 	if (owner_fd >= 0) {
-		if (msb_release(cli_ctx(), owner_fd, 10, &err) < 0)
+		if (msb_release(cli_ctx(), owner_fd, name, 10, &err) < 0)
 			cli_error(&err);
 	} else if (started_here && msb_stop(cli_ctx(), name, 10, 0, &err) < 0 && err.code != MSB_ERR_STATE) {
 		cli_error(&err);

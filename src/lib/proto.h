@@ -76,6 +76,7 @@ enum proto_tag {
 	T_TARGET,
 	T_NAME,
 	T_TIMEOUT_MS,
+	T_FORGET, /* CTL_STOP: the owner removes the ephemeral sandbox's record itself */
 	T_TAG_COUNT
 };
 

@@ -560,7 +560,7 @@ MSB_EXPORT int msb_running(msb_ctx *ctx, const char *name)
 	return 1;
 }
 
-MSB_EXPORT int msb_release(msb_ctx *ctx, int fd, unsigned timeout_s, msb_error *err)
+MSB_EXPORT int msb_release(msb_ctx *ctx, int fd, const char *name, unsigned timeout_s, msb_error *err)
 {
 	struct proto_enc e = {0};
 	struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -568,13 +568,20 @@ MSB_EXPORT int msb_release(msb_ctx *ctx, int fd, unsigned timeout_s, msb_error *
 	char buf[256];
 	int r = 0;
 
-	(void)ctx;
 	proto_enc_begin(&e, PROTO_CTL_STOP, 0);
 	proto_enc_u64(&e, T_TIMEOUT_MS, (uint64_t)timeout_s * 1000);
+	proto_enc_bytes(&e, T_FORGET, NULL, 0);
 	proto_enc_end(&e);
 	if (proto_write_enc(fd, &e) < 0)
 		r = msb_err_sys(err, errno, "cannot ask the sandbox to stop");
 	proto_enc_free(&e);
+	/*
+	 * While it stops, remove the record ourselves (the supervisor skips the
+	 * store for an ephemeral sandbox whose owner said so; for any other it
+	 * records the outcome as usual and this is a no-op on a kept row).
+	 */
+	if (r == 0 && name)
+		store_delete_ephemeral(ctx, name);
 	/* the supervisor records the outcome, then closes every connection */
 	while (r == 0) {
 		uint64_t now = util_now_ms();

@@ -245,6 +245,16 @@ int store_delete_sandbox(struct msb_ctx *ctx, const char *name, msb_error *err)
 	return r == SQLITE_DONE ? 0 : db_err(ctx, err, "delete sandbox");
 }
 
+void store_delete_ephemeral(struct msb_ctx *ctx, const char *name)
+{
+	sqlite3_stmt *st = prep(ctx, "DELETE FROM sandbox WHERE name = ? AND ephemeral = 1");
+	if (!st)
+		return;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 static int status_from_name(const char *s)
 {
 	for (int i = 0; i < MSB_STATUS_COUNT; i++)

@@ -29,6 +29,8 @@ int store_insert_sandbox(struct msb_ctx *ctx, const char *name, const char *imag
 int store_set_status(struct msb_ctx *ctx, const char *name, int status, pid_t pid, uint64_t pid_start,
 		     msb_error *err);
 int store_delete_sandbox(struct msb_ctx *ctx, const char *name, msb_error *err);
+/* Delete the row only if it is an ephemeral sandbox's (one statement, no read). */
+void store_delete_ephemeral(struct msb_ctx *ctx, const char *name);
 /* Fetch one row (does not reconcile). MSB_ERR_NOT_FOUND when absent. */
 int store_get_sandbox(struct msb_ctx *ctx, const char *name, msb_sandbox_info *out, uint64_t *pid_start,
 		      msb_error *err);

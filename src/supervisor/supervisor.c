@@ -75,6 +75,7 @@ struct sup {
 	uint64_t started_ms;	 /* monotonic start, for --max-duration */
 	uint64_t last_activity;	 /* monotonic ms of the last frame that counts as activity */
 	const char *stop_reason; /* recorded as the run's termination reason */
+	bool forgotten;		 /* the owner removed the record: finish() leaves the store alone */
 	struct peer chan;
 	struct peer clients[MAX_CLIENTS];
 	struct route routes[MAX_ROUTES];
@@ -316,6 +317,10 @@ static void client_frame(struct sup *s, int idx, const struct proto_msg *m)
 		break;
 	case PROTO_CTL_STOP:
 		s->clients[idx].stop_waiter = true;
+		/* the owner of an ephemeral sandbox deletes its row meanwhile: skip the store at the end */
+		if (s->clients[idx].owner && proto_get(m, T_FORGET) &&
+		    json_is_true(json_object_get(s->cfg, "ephemeral")))
+			s->forgotten = true;
 		if (proto_get_u64(m, T_TIMEOUT_MS, &t) < 0)
 			t = 10000;
 		begin_stop(s, t);
@@ -511,6 +516,8 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 
 	execlog_write(&s->log, "system", 0, "--- sandbox stopped ---\n", 24);
 	execlog_close(&s->log);
+	if (s->forgotten)
+		goto release;
 	store_begin(s->ctx);
 	store_set_status(s->ctx, s->name, crashed ? MSB_STATUS_CRASHED : MSB_STATUS_STOPPED, 0, 0, NULL);
 	store_run_end(s->ctx, s->name,
@@ -519,12 +526,13 @@ static _Noreturn void finish(struct sup *s, bool helper_reaped, int status)
 		      : crashed      ? "Failed"
 				     : "Completed",
 		      code, NULL);
-	if (ephemeral) {
+	if (ephemeral)
 		store_delete_sandbox(s->ctx, s->name, NULL);
-		/* out of the way at once; the slow removal happens after the clients are released */
-		trash = sandbox_trash_dir(s->ctx, s->name);
-	}
 	store_commit(s->ctx);
+release:
+	/* out of the way at once; the slow removal happens after the clients are released */
+	if (ephemeral)
+		trash = sandbox_trash_dir(s->ctx, s->name);
 	close(s->listen_fd);
 	/* stop waiters learn the outcome from EOF, after the state is recorded */
 	for (int i = 0; i < MAX_CLIENTS; i++)
