@@ -233,10 +233,10 @@ int cmd_inspect(int argc, char **argv)
 		char *out;
 		format_rfc3339(s.created_at, c);
 		format_rfc3339(s.updated_at, u);
-		o = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:[],s:O}", "name", s.name, "status",
+		o = json_pack("{s:s,s:s,s:O,s:s,s:s,s:O,s:[],s:O,s:i}", "name", s.name, "status",
 			      msb_status_name(s.status), "config", cfg, "created_at", c, "updated_at", u,
 			      "active_config", s.status == MSB_STATUS_RUNNING ? cfg : json_null(), "pending_changes",
-			      "labels", labels);
+			      "labels", labels, "pid", (int)s.supervisor_pid);
 		out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", out);
 		free(out);

@@ -89,17 +89,32 @@ static bool single_threaded(void)
 	return threads == 1;
 }
 
-int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json, msb_error *err)
+/*
+ * Spawn the supervisor (double fork, new session) and read its verdict from
+ * a pipe: "ok" once its agent said hello, or an error message. The config
+ * socket carries the configuration (exec path: JSON then a NUL) and then the
+ * gate: one byte, 'R' once the sandbox's record exists, after @record ran
+ * while the sandbox boots; anything else cancels the boot.
+ */
+int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json,
+			     int (*record)(void *arg), void *record_arg, msb_error *err)
 {
 	char exe[4096], fdarg[16], buf[1100];
 	const char *path = self_exe(exe, sizeof(exe));
-	int pfd[2], cfd[2], st;
+	bool in_process = single_threaded();
+	int pfd[2], cfd[2], st, r = 0;
 	ssize_t n;
 	pid_t c;
 
+	/*
+	 * SQLite state must not cross fork(): its per-process lock bookkeeping
+	 * would make the child's own connection wait on locks only the parent
+	 * holds. Close ours; it reopens lazily on the next store call.
+	 */
+	if (in_process)
+		store_close(ctx);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return msb_err_sys(err, errno, "pipe");
-	/* the configuration goes to the supervisor directly: it need not read the store to boot */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cfd) < 0) {
 		close(pfd[0]);
 		close(pfd[1]);
@@ -130,15 +145,14 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *
 			_exit(127);
 		syscall(SYS_close_range, 5, ~0u, 0);
 		snprintf(fdarg, sizeof(fdarg), "%d", rfd);
-		if (single_threaded()) {
+		if (in_process) {
 			/*
 			 * We are a fork of a single-threaded caller (the CLI): become
 			 * the supervisor here and save an exec. A threaded caller (an
 			 * SDK embedding libmsb) gets a clean exec of msb below.
 			 */
-			close(4);
 			prctl(PR_SET_NAME, "msb-sandbox");
-			_exit(supervisor_run(ctx->home, name, config_json, rfd));
+			_exit(supervisor_run(ctx->home, name, config_json, rfd, 4));
 		}
 		execl(path, "msb", "sandbox", "--home", ctx->home, "--name", name, "--ready-fd", fdarg, "--config-fd", "4",
 		      (char *)NULL);
@@ -147,13 +161,19 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *
 	}
 	close(pfd[1]);
 	close(cfd[1]);
-	if (config_json)
-		(void)!send(cfd[0], config_json, strlen(config_json), MSG_NOSIGNAL);
+	if (!in_process && config_json)
+		(void)!send(cfd[0], config_json, strlen(config_json) + 1, MSG_NOSIGNAL);
+	/* the record is written while the sandbox boots; the gate byte tells the supervisor how it went */
+	if (record)
+		r = record(record_arg);
+	(void)!send(cfd[0], r == 0 ? "R" : "A", 1, MSG_NOSIGNAL);
 	close(cfd[0]);
 	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 		;
 	n = util_read_full(pfd[0], buf, sizeof(buf) - 1);
 	close(pfd[0]);
+	if (r < 0)
+		return r;
 	if (n < 0)
 		return msb_err_sys(err, (int)-n, "reading the supervisor's status");
 	buf[n > 0 ? n : 0] = '\0';
@@ -231,13 +251,23 @@ static void random_name(char out[MSB_NAME_MAX + 1])
 	snprintf(out, MSB_NAME_MAX + 1, "msb-%08x", v);
 }
 
+/*
+ * Claim @name by creating its directory: mkdir is atomic, so of two
+ * concurrent creates exactly one succeeds, before either has written the
+ * store. EEXIST means the name is taken (or left by an interrupted create,
+ * which `msb rm` clears).
+ */
 static int make_dirs(struct msb_ctx *ctx, const char *name, msb_error *err)
 {
 	char *dir = msb_sandbox_dir(ctx, name);
 	char *p;
 	int r = 0;
 	if (mkdir(dir, 0700) < 0)
-		r = msb_err_sys(err, errno, "cannot create %s", dir);
+		r = errno == EEXIST ? msb_err_set(err, MSB_ERR_EXISTS, EEXIST,
+						  "sandbox \"%s\" already exists (use --replace to recreate it, or "
+						  "pick another name)",
+						  name)
+				    : msb_err_sys(err, errno, "cannot create %s", dir);
 	for (const char *const *s = (const char *const[]){"logs", "fs", NULL}; r == 0 && *s; s++) {
 		p = xasprintf("%s/%s", dir, *s);
 		if (mkdir(p, 0700) < 0)
@@ -245,6 +275,24 @@ static int make_dirs(struct msb_ctx *ctx, const char *name, msb_error *err)
 		free(p);
 	}
 	free(dir);
+	return r;
+}
+
+struct insert_args {
+	struct msb_ctx *ctx;
+	const char *name, *image, *json;
+	int ephemeral;
+	const char *const *kv;
+	size_t nkv;
+	msb_error *err;
+	bool inserted;
+};
+
+static int insert_record(void *p)
+{
+	struct insert_args *a = p;
+	int r = store_insert_sandbox(a->ctx, a->name, a->image, a->json, a->ephemeral, a->kv, a->nkv, a->err);
+	a->inserted = r == 0;
 	return r;
 }
 
@@ -313,17 +361,23 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 		nkv++;
 	}
 	json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-	r = store_insert_sandbox(ctx, name, image, json, json_is_true(json_object_get(obj, "ephemeral")),
-				 (const char *const *)kv, nkv, err);
-	if (r < 0)
-		goto out;
 	r = make_dirs(ctx, name, err);
-	if (r == 0)
-		r = sandbox_spawn_supervisor(ctx, name, json, err);
 	if (r < 0) {
-		sandbox_remove_dir(ctx, name, NULL);
-		store_delete_sandbox(ctx, name, NULL);
+		if (r != -MSB_ERR_EXISTS)
+			sandbox_remove_dir(ctx, name, NULL);
 		goto out;
+	}
+	{
+		/* the record is written while the sandbox boots (see sandbox_spawn_supervisor) */
+		struct insert_args ia = {ctx, name, image, json, json_is_true(json_object_get(obj, "ephemeral")),
+					 (const char *const *)kv, nkv, err, false};
+		r = sandbox_spawn_supervisor(ctx, name, json, insert_record, &ia, err);
+		if (r < 0) {
+			sandbox_remove_dir(ctx, name, NULL);
+			if (ia.inserted)
+				store_delete_sandbox(ctx, name, NULL);
+			goto out;
+		}
 	}
 	if (name_out)
 		snprintf(name_out, MSB_NAME_MAX + 1, "%s", name);
@@ -396,7 +450,7 @@ MSB_EXPORT int msb_start(msb_ctx *ctx, const char *name, msb_error *err)
 		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox '%s' is in state %s and cannot be started", name,
 				   msb_status_name(r));
 	}
-	r = sandbox_spawn_supervisor(ctx, name, config, err);
+	r = sandbox_spawn_supervisor(ctx, name, config, NULL, NULL, err);
 	free(config);
 	return r;
 }
@@ -512,6 +566,15 @@ MSB_EXPORT int msb_remove(msb_ctx *ctx, const char *name, int force, msb_error *
 	msb_sandbox_info info;
 	int r = msb_get(ctx, name, &info, err);
 	int st;
+	if (r == -MSB_ERR_NOT_FOUND) {
+		/* a directory left by an interrupted create has no record: clear it */
+		char *dir = msb_sandbox_dir(ctx, name);
+		struct stat sb;
+		bool leftover = lstat(dir, &sb) == 0;
+		free(dir);
+		if (leftover)
+			return sandbox_remove_dir(ctx, name, err);
+	}
 	if (r < 0)
 		return r;
 	st = info.status;

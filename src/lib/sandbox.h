@@ -13,8 +13,13 @@
 
 /* Connect to a running sandbox's control socket. Return fd or negative msb error. */
 int sandbox_ctl_connect(struct msb_ctx *ctx, const char *name, msb_error *err);
-/* Start the supervisor for an existing row (its stored @config_json) and wait until its agent is ready. */
-int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json, msb_error *err);
+/*
+ * Start the supervisor with @config_json and wait until its agent is ready.
+ * @record (may be NULL) runs while the sandbox boots and must create the
+ * sandbox's row; the supervisor records the run only after it returned 0.
+ */
+int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *config_json,
+			     int (*record)(void *arg), void *record_arg, msb_error *err);
 /* Reconciled lookup: a Running row whose supervisor is gone becomes Crashed (or Stopped). */
 int sandbox_get(struct msb_ctx *ctx, const char *name, msb_sandbox_info *out, msb_error *err);
 /* Remove the sandbox directory tree (works for trees owned by subordinate ids too). */
@@ -29,7 +34,7 @@ char *sandbox_trash_dir(struct msb_ctx *ctx, const char *name);
 void sandbox_remove_trash(struct msb_ctx *ctx, const char *trash_name);
 
 /* supervisor.c: run a sandbox's supervisor in this process (see msb_supervisor_main). */
-int supervisor_run(const char *home, const char *name, const char *config, int ready);
+int supervisor_run(const char *home, const char *name, const char *config, int ready, int gate);
 
 /* fsutil.c */
 int fs_rm_rf_at(int dirfd, const char *name);

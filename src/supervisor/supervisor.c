@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -76,6 +77,8 @@ struct sup {
 	uint64_t last_activity;	 /* monotonic ms of the last frame that counts as activity */
 	const char *stop_reason; /* recorded as the run's termination reason */
 	bool forgotten;		 /* the owner removed the record: finish() leaves the store alone */
+	int gate;		 /* the starter's go-ahead (record_running), or -1 */
+	bool cancelled;		 /* the starter could not write the record: do not start */
 	struct peer chan;
 	struct peer clients[MAX_CLIENTS];
 	struct route routes[MAX_ROUTES];
@@ -818,10 +821,22 @@ static int wait_hello(struct sup *s, int timeout_ms, msb_error *err)
 	}
 }
 
-/* Record the run while the sandbox boots; a failed boot rewrites it (msb_supervisor_main). */
+/*
+ * Record the run while the sandbox boots; a failed boot rewrites it. First
+ * wait at the gate: the starter writes the sandbox's row meanwhile and says
+ * 'R' when it exists; anything else cancels the boot.
+ */
 static void record_running(void *arg)
 {
 	struct sup *s = arg;
+	if (s->gate >= 0) {
+		struct pollfd p = {.fd = s->gate, .events = POLLIN};
+		char c = 0;
+		if (poll(&p, 1, 30000) != 1 || read(s->gate, &c, 1) != 1 || c != 'R') {
+			s->cancelled = true;
+			return;
+		}
+	}
 	store_begin(s->ctx);
 	store_set_status(s->ctx, s->name, MSB_STATUS_RUNNING, getpid(), proc_start_time(getpid()), NULL);
 	store_run_begin(s->ctx, s->name, getpid(), NULL);
@@ -863,6 +878,11 @@ static int boot(struct sup *s, msb_error *err)
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
 	b.limits.pids = NS_DEFAULT_PIDS; /* enforced with RLIMIT_NPROC, no cgroup needed (boot.c) */
 	r = ns_boot_start(&b, &s->helper, err);
+	if (r == 0 && s->cancelled) {
+		kill(s->helper, SIGKILL);
+		waitpid(s->helper, NULL, 0);
+		r = msb_err_set(err, MSB_ERR_STATE, 0, "creation cancelled by its starter");
+	}
 	close(b.chan_fd);
 	close(b.agentd_fd);
 	close(b.fs_dirfd);
@@ -936,7 +956,7 @@ static void report(int fd, const char *msg)
  * read it from the store); @ready receives "ok" or the reason boot failed.
  * Returns only on failure; on success the process exits when the sandbox is gone.
  */
-int supervisor_run(const char *home, const char *name, const char *config, int ready)
+int supervisor_run(const char *home, const char *name, const char *config, int ready, int gate)
 {
 	static struct sup sup;
 	struct sup *s = &sup;
@@ -946,6 +966,8 @@ int supervisor_run(const char *home, const char *name, const char *config, int r
 
 	if (ready >= 0)
 		fcntl(ready, F_SETFD, FD_CLOEXEC);
+	/* one recognisable name for supervisors however they were started (ps, pgrep -x msb-sandbox) */
+	prctl(PR_SET_NAME, "msb-sandbox");
 	/* signals are events: block them before any child exists */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -957,6 +979,9 @@ int supervisor_run(const char *home, const char *name, const char *config, int r
 	s->name = name;
 	s->chan.fd = -1;
 	s->lfd = -1;
+	s->gate = gate;
+	if (gate >= 0)
+		fcntl(gate, F_SETFD, FD_CLOEXEC);
 	s->started_ms = util_now_ms();
 	if (msb_open(&s->ctx, home, &err) < 0) {
 		report(ready, err.msg);
@@ -977,8 +1002,10 @@ int supervisor_run(const char *home, const char *name, const char *config, int r
 		return 1;
 	}
 	if (boot(s, &err) < 0 || setup_loop(s, &err) < 0) {
-		store_set_status(s->ctx, name, MSB_STATUS_STOPPED, 0, 0, NULL);
-		store_run_end(s->ctx, name, "Failed", -1, NULL);
+		if (!s->cancelled) {
+			store_set_status(s->ctx, name, MSB_STATUS_STOPPED, 0, 0, NULL);
+			store_run_end(s->ctx, name, "Failed", -1, NULL);
+		}
 		if (s->helper > 0) {
 			kill(s->helper, SIGKILL);
 			waitpid(s->helper, NULL, 0);
@@ -1032,15 +1059,17 @@ MSB_EXPORT int msb_supervisor_main(int argc, char **argv)
 		return 2;
 	}
 	if (cfgfd >= 0) {
-		/* given by the starter, who just read or wrote it: no store round trip at boot */
+		/*
+		 * The starter sends the configuration (no store round trip at boot)
+		 * as JSON up to a NUL; the gate byte follows on the same socket, so
+		 * read one byte at a time and stop at the NUL.
+		 */
 		struct buf b = {0};
-		char chunk[4096];
-		ssize_t n;
-		while ((n = read(cfgfd, chunk, sizeof(chunk))) > 0 && b.len < (16u << 20))
-			buf_append(&b, chunk, (size_t)n);
+		char ch;
+		while (read(cfgfd, &ch, 1) == 1 && ch != '\0' && b.len < (16u << 20))
+			buf_append(&b, &ch, 1);
 		buf_append(&b, "", 0);
 		config = b.data;
-		close(cfgfd);
 	}
-	return supervisor_run(home, name, config, ready);
+	return supervisor_run(home, name, config, ready, cfgfd);
 }

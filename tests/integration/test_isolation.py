@@ -121,30 +121,24 @@ class Box:
         return int(p.out.rsplit(")", 1)[1].split()[19])
 
     def agentd_host_pid(self):
-        """Host pid of agentd: the child of this sandbox's boot helper whose comm is agentd."""
-        want = ["sandbox", "--home", self.msb.home, "--name", self.name]
-        parents, procs = {}, {}
+        """Host pid of agentd: the agentd below this sandbox's supervisor (pid from msb inspect)."""
+        info = json.loads(self.msb.ok("inspect", self.name, "--format", "json").out)
+        sup = info.get("pid")
+        assert sup, "no supervisor pid for %s" % self.name
+        parents, comms = {}, {}
         for d in os.listdir("/proc"):
             if not d.isdigit():
                 continue
             try:
                 with open("/proc/%s/stat" % d) as f:
                     st = f.read()
-                with open("/proc/%s/cmdline" % d, "rb") as f:
-                    cmd = f.read().decode("utf-8", "replace").split("\0")
             except OSError:
                 continue
-            comm = st[st.index("(") + 1:st.rindex(")")]
-            ppid = int(st[st.rindex(")") + 2:].split()[1])
-            procs[int(d)] = (comm, cmd)
-            parents[int(d)] = ppid
-        for pid, (comm, _) in procs.items():
-            if comm != "agentd":
-                continue
-            pp = parents.get(pid)
-            pcmd = procs.get(pp, ("", []))[1]
-            if all(w in pcmd for w in want) and pcmd[pcmd.index("--home") + 1] == self.msb.home and \
-                    pcmd[pcmd.index("--name") + 1] == self.name:
+            comms[int(d)] = st[st.index("(") + 1:st.rindex(")")]
+            parents[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+        for pid, comm in comms.items():
+            # agentd's parent is the boot helper, whose parent is the supervisor
+            if comm == "agentd" and parents.get(parents.get(pid)) == sup:
                 return pid
         raise AssertionError("agentd of %s not found on the host" % self.name)
 

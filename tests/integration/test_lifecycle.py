@@ -45,15 +45,35 @@ def host_pids(needle):
     return [p for p, (_, st, cmd) in host_procs().items() if st != "Z" and needle in cmd and p != os.getpid()]
 
 
+def supervisors(msb):
+    """Supervisor processes (and their boot helpers) of this home: named msb-sandbox, MSB_HOME=home."""
+    out = []
+    for p, (_, st, cmd) in host_procs().items():
+        if st == "Z":
+            continue
+        try:
+            with open("/proc/%d/comm" % p) as f:
+                comm = f.read().strip()
+            with open("/proc/%d/environ" % p, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if comm == "msb-sandbox" and ("MSB_HOME=" + msb.home).encode() in env:
+            out.append(p)
+    return out
+
+
 def supervisor_tree(msb, name):
     """(supervisor pid, all pids of its process tree) for sandbox name."""
     procs = host_procs()
-    pat = "msb sandbox --home %s --name %s " % (msb.home, name)
-    cands = [p for p, (_, st, cmd) in procs.items() if st != "Z" and (cmd + " ").startswith(pat)]
-    assert cands, "no supervisor process for %s in %s" % (name, msb.home)
+    info = json.loads(msb.ok("inspect", name, "--format", "json").out)
+    sup = info.get("pid")
+    assert sup and live(sup), "no supervisor process for %s in %s" % (name, msb.home)
+    cands = supervisors(msb)
+    assert sup in cands, (sup, cands)
     tops = [p for p in cands if procs[p][0] not in cands]
-    assert len(tops) == 1, (cands, tops)
-    tree = {tops[0]}
+    assert sup in tops, (cands, tops)
+    tree = {sup}
     grew = True
     while grew:
         grew = False
@@ -131,7 +151,7 @@ def test_run_ephemeral_leaves_nothing(msb):
     assert msb.ok("ls", "-q").out == ""
     assert ls_json(msb) == []
     assert sandbox_dirs(msb) == []
-    assert wait_until(lambda: not host_pids("msb sandbox --home %s " % msb.home), 3)
+    assert wait_until(lambda: not supervisors(msb), 3)
     # a failing run cleans up just the same
     p = msb.run("run", "host", "--", "sh", "-c", "exit 4")
     assert p.returncode == 4
