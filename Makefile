@@ -90,6 +90,7 @@ integration: all
 
 check: deps
 	$(MAKE) all
+	@scripts/check-exports.sh $(BUILD)/libmsb.so
 	$(MAKE) unit
 	$(MAKE) asan
 	@if [ -x scripts/fuzz.sh ]; then scripts/fuzz.sh smoke; fi

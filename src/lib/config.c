@@ -40,7 +40,7 @@ static const struct cfg_key keys[] = {
 	{"replace-timeout-ms", "replace_timeout_ms", K_DUR_MS},
 };
 
-msb_config *msb_config_new(void)
+MSB_EXPORT msb_config *msb_config_new(void)
 {
 	msb_config *c = xcalloc(1, sizeof(*c));
 	c->obj = json_object();
@@ -49,7 +49,7 @@ msb_config *msb_config_new(void)
 	return c;
 }
 
-void msb_config_free(msb_config *cfg)
+MSB_EXPORT void msb_config_free(msb_config *cfg)
 {
 	if (!cfg)
 		return;

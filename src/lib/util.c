@@ -68,7 +68,7 @@ char *xasprintf(const char *fmt, ...)
 	return r;
 }
 
-const char *msb_strerror(int code)
+MSB_EXPORT const char *msb_strerror(int code)
 {
 	static const char *const names[MSB_ERR_COUNT] = {
 		[MSB_OK] = "success",
