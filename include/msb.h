@@ -195,6 +195,36 @@ void msb_exec_result_clear(struct msb_exec_result *res);
 int msb_copy_in(msb_ctx *ctx, const char *name, const char *host_path, const char *guest_path, msb_error *err);
 int msb_copy_out(msb_ctx *ctx, const char *name, const char *guest_path, const char *host_path, msb_error *err);
 
+/* ---- logs ----------------------------------------------------------------- */
+
+enum { MSB_LOG_STDOUT = 1, MSB_LOG_STDERR = 2, MSB_LOG_OUTPUT = 4, MSB_LOG_SYSTEM = 8 };
+
+struct msb_log_query {
+	unsigned sources;	  /* MSB_LOG_* bits; 0 = stdout, stderr and output */
+	int64_t since_ms, until_ms; /* unix ms; 0 = unbounded */
+	const char *grep;	  /* POSIX extended regex on the body, or NULL */
+	size_t tail;		  /* only the last N matching entries; 0 = all */
+	int follow;		  /* keep delivering new entries until the callback returns nonzero */
+};
+
+struct msb_log_entry {
+	const char *time;   /* RFC 3339 UTC with milliseconds */
+	int64_t t_ms;	    /* the same, unix ms */
+	const char *source; /* stdout, stderr, output (pty) or system */
+	const void *data;   /* decoded body (NUL-terminated for convenience) */
+	size_t len;
+	int64_t id; /* exec session id, -1 for system entries */
+	int b64;    /* the body is stored base64 (it was not UTF-8) */
+	const char *raw; /* the stored JSON line */
+};
+
+/* Called per entry; return nonzero to stop. Pointers are valid during the call only. */
+typedef int (*msb_log_fn)(const struct msb_log_entry *entry, void *arg);
+
+/* Read a sandbox's exec log (works on stopped sandboxes; no guest traffic). */
+int msb_logs(msb_ctx *ctx, const char *name, const struct msb_log_query *q, msb_log_fn cb, void *arg,
+	     msb_error *err);
+
 /* Ping the agent; returns round-trip microseconds (>= 0) or a negative error. */
 int64_t msb_ping(msb_ctx *ctx, const char *name, msb_error *err);
 
