@@ -121,6 +121,12 @@ int msb_own(msb_ctx *ctx, const char *name, msb_error *err);
  * state lookup, no new connection. An ephemeral sandbox is removed.
  */
 int msb_release(msb_ctx *ctx, int fd, const char *name, unsigned timeout_s, msb_error *err);
+/*
+ * Why sandboxes of this user are limited, if they are (e.g. no subordinate ids
+ * configured: only uid 0 exists inside). Returns 1 and fills @buf, or 0.
+ */
+int msb_host_note(char *buf, size_t len);
+
 /* 1 if the sandbox's supervisor answers on its control socket, else 0 (no state-store access). */
 int msb_running(msb_ctx *ctx, const char *name);
 /* Sandbox directory (logs/ lives under it); caller frees. */

@@ -275,10 +275,12 @@ static _Noreturn void child_main(const struct agent_conf *conf, const struct age
 			child_fail(errfd, -r, "security", "cannot apply the restricted profile");
 	}
 	if (req->user) {
+		/* with a single mapped id (no subordinate ids on the host) setgroups is denied */
 		if (u.known ? setgroups((size_t)u.n_groups, u.groups) < 0 : setgroups(0, NULL) < 0)
-			child_fail(errfd, errno, "user", "setgroups");
+			child_fail(errfd, errno, "user",
+				   "cannot switch user: this sandbox maps only uid 0 (no subordinate ids on the host)");
 		if (setresgid(u.gid, u.gid, u.gid) < 0 || setresuid(u.uid, u.uid, u.uid) < 0)
-			child_fail(errfd, errno, "user", "cannot switch to the requested user (is the id mapped?)");
+			child_fail(errfd, errno, "user", "cannot switch to the requested user: its id is not mapped");
 	}
 	env = build_env(req, &u);
 	exec_search(req->argv[0], req->argv, env);

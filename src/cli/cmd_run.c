@@ -119,9 +119,12 @@ static int create_from(const struct cli_args *a, const char *image, bool ephemer
 {
 	msb_config *cfg = sandbox_opts_config(a, image);
 	msb_error err = {0};
+	char note[600];
 	int r;
 	if (!cfg)
 		return EXIT_MSB;
+	if (msb_host_note(note, sizeof(note)))
+		cli_warn("%s", note);
 	if (ephemeral && set(cfg, "ephemeral", "1") < 0) {
 		msb_config_free(cfg);
 		return EXIT_MSB;

@@ -193,3 +193,12 @@ int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err)
 		return msb_err_set(err, MSB_ERR_SYSTEM, 0, "operation inside the user namespace failed");
 	return 0;
 }
+
+MSB_EXPORT int msb_host_note(char *buf, size_t len)
+{
+	struct ns_idmap m;
+	if (ns_idmap_plan(&m, NULL) < 0 || !m.warning[0])
+		return 0;
+	snprintf(buf, len, "%s", m.warning);
+	return 1;
+}
