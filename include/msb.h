@@ -246,6 +246,18 @@ int msb_parse_size_mib(const char *s, uint64_t *out, msb_error *err);
 /* RES=SOFT[:HARD] */
 int msb_parse_rlimit(const char *s, struct msb_rlimit *out, msb_error *err);
 
+/*
+ * Explain how the policy built from network flags decides one destination.
+ * @flags/@values: n flag names ("net-rule", "net", "no-net", "net-default",
+ * "net-default-egress", "net-default-ingress") and their values (NULL for
+ * no-net), in command-line order; @dest: ADDR[:PORT][/PROTO], IPv6 as [ADDR]:PORT;
+ * @name: a DNS name the address was resolved from, or NULL; @ingress: judge an
+ * inbound flow. *@report receives the explanation (caller frees).
+ * Return: 0 allowed, 1 denied, negative on a bad flag, rule or destination.
+ */
+int msb_policy_check(const char *const *flags, const char *const *values, size_t n, const char *dest,
+		     const char *name, int ingress, char **report, msb_error *err);
+
 /* Entry point of the per-sandbox supervisor process (the hidden `msb sandbox` command). */
 int msb_supervisor_main(int argc, char **argv);
 

@@ -40,6 +40,7 @@ static const struct cli_cmd commands[] = {
 	{"copy", "cp", cmd_cp, "Copy files between the host and a sandbox.", false},
 	{"logs", NULL, cmd_logs, "Show captured output from a sandbox.", false},
 	{"inspect", NULL, cmd_inspect, "Show detailed sandbox configuration and status.", false},
+	{"policy", NULL, cmd_policy, "Explain which network rule decides a destination (policy check).", false},
 	{"sandbox", NULL, cmd_sandbox, "Run the sandbox process (internal).", true},
 };
 
