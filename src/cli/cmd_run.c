@@ -17,6 +17,8 @@ const char *const sandbox_opt_key[O_COUNT] = {
 	[O_ENV] = "env",	 [O_LABEL] = "label",	      [O_SECURITY] = "security",
 	[O_ENTRYPOINT] = "entrypoint", [O_HOSTNAME] = "hostname", [O_USER] = "user",
 	[O_MAX_DURATION] = "max-duration", [O_IDLE_TIMEOUT] = "idle-timeout",
+	[O_NO_NET] = "no-net", [O_NET] = "net", [O_NET_RULE] = "net-rule", [O_NET_DEFAULT] = "net-default",
+	[O_NET_DEFAULT_EGRESS] = "net-default-egress", [O_NET_DEFAULT_INGRESS] = "net-default-ingress",
 };
 
 static const struct cli_opt run_opts[] = {
@@ -57,7 +59,7 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 		const char *v = a->v[i].val;
 		uint64_t ms;
 		if (id < O_COUNT && sandbox_opt_key[id]) {
-			if (set(cfg, sandbox_opt_key[id], v) < 0)
+			if (set(cfg, sandbox_opt_key[id], v ? v : "") < 0)
 				goto bad;
 			continue;
 		}
@@ -98,6 +100,10 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 	}
 	if (replace && set(cfg, "replace", "1") < 0)
 		goto bad;
+	if (cli_has(a, O_NET) || cli_has(a, O_NET_RULE) || cli_has(a, O_NET_DEFAULT) || cli_has(a, O_NET_DEFAULT_EGRESS) ||
+	    cli_has(a, O_NET_DEFAULT_INGRESS))
+		cli_warn("the network policy was checked and recorded, but this build does not connect sandboxes to a "
+			 "network yet: the sandbox has loopback only (everything is denied)");
 	return cfg;
 bad:
 	msb_config_free(cfg);

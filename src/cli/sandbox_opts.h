@@ -11,7 +11,7 @@
 enum {
 	O_NAME = 1, O_CPUS, O_MEMORY, O_WORKDIR, O_SHELL, O_ENV, O_LABEL, O_REPLACE, O_REPLACE_TIMEOUT, O_QUIET,
 	O_SECURITY, O_ENTRYPOINT, O_HOSTNAME, O_USER, O_PULL, O_MAX_DURATION, O_IDLE_TIMEOUT, O_NO_NET,
-	O_LOG_LEVEL,
+	O_LOG_LEVEL, O_NET, O_NET_RULE, O_NET_DEFAULT, O_NET_DEFAULT_EGRESS, O_NET_DEFAULT_INGRESS,
 	/* run only */
 	O_DETACH, O_TTY, O_NO_TTY, O_TIMEOUT, O_RLIMIT, O_DETACH_KEYS,
 	O_COUNT
@@ -39,6 +39,11 @@ extern const char *const sandbox_opt_key[O_COUNT];
 	{"max-duration", 0, true, O_MAX_DURATION, "Kill the sandbox after this duration (e.g. 30s, 5m, 1h)."}, \
 	{"idle-timeout", 0, true, O_IDLE_TIMEOUT, "Stop the sandbox after this period of inactivity."},       \
 	{"no-net", 0, false, O_NO_NET, "Disable all network access."},                                        \
+	{"net", 0, true, O_NET, "High-level network profile (public, private, host, all, none)."},           \
+	{"net-rule", 0, true, O_NET_RULE, "Network rule (ACTION[:DIR]@TARGET[:PROTO[:PORTS]], comma list)."}, \
+	{"net-default", 0, true, O_NET_DEFAULT, "Default action in both directions (allow, deny)."},          \
+	{"net-default-egress", 0, true, O_NET_DEFAULT_EGRESS, "Default action for egress."},                  \
+	{"net-default-ingress", 0, true, O_NET_DEFAULT_INGRESS, "Default action for ingress."},               \
 	{"log-level", 0, true, O_LOG_LEVEL, "Log verbosity for the sandbox runtime."}
 
 /* Build a config from parsed options; prints the error and returns -1 on bad input. */

@@ -11,7 +11,7 @@
 #include "parse.h"
 
 enum cfg_kind { K_STR, K_LIST, K_SIZE_MIB, K_DUR_S, K_DUR_MS, K_U8, K_BOOL, K_SECURITY, K_NAME, K_ENV, K_LABEL,
-		K_SHELL };
+		K_SHELL, K_NET };
 
 struct cfg_key {
 	const char *name;     /* msb_config_set key */
@@ -38,7 +38,45 @@ static const struct cfg_key keys[] = {
 	{"ephemeral", "ephemeral", K_BOOL},
 	{"replace", "replace", K_BOOL},
 	{"replace-timeout-ms", "replace_timeout_ms", K_DUR_MS},
+	/* network flags: kept in argv order under "net_flags", validated as a whole on each addition */
+	{"net", "net_flags", K_NET},
+	{"net-rule", "net_flags", K_NET},
+	{"no-net", "net_flags", K_NET},
+	{"net-default", "net_flags", K_NET},
+	{"net-default-egress", "net_flags", K_NET},
+	{"net-default-ingress", "net_flags", K_NET},
 };
+
+/* Validate the network flags so far plus @flag=@value with the policy engine, then record them. */
+static int set_net(msb_config *cfg, const char *flag, const char *value, msb_error *err)
+{
+	json_t *arr = json_object_get(cfg->obj, "net_flags");
+	size_t n = json_array_size(arr), i;
+	const char **flags = xcalloc(n + 1, sizeof(char *)), **values = xcalloc(n + 1, sizeof(char *));
+	char *report = NULL;
+	json_t *v;
+	int r;
+
+	json_array_foreach(arr, i, v)
+	{
+		flags[i] = json_string_value(json_array_get(v, 0));
+		values[i] = json_string_value(json_array_get(v, 1));
+	}
+	flags[n] = flag;
+	values[n] = strcmp(flag, "no-net") == 0 ? NULL : value;
+	r = msb_policy_check(flags, values, n + 1, "192.0.2.1", NULL, 0, &report, err);
+	free(report);
+	free(flags);
+	free(values);
+	if (r < 0)
+		return r;
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(cfg->obj, "net_flags", arr);
+	}
+	json_array_append_new(arr, json_pack("[s,s?]", flag, strcmp(flag, "no-net") == 0 ? NULL : value));
+	return 0;
+}
 
 MSB_EXPORT msb_config *msb_config_new(void)
 {
@@ -146,6 +184,8 @@ static int set_value(msb_config *cfg, const struct cfg_key *ck, const char *valu
 					   value);
 		return set_u64(cfg, ck->json_key, u);
 	}
+	case K_NET:
+		return set_net(cfg, ck->name, value, err);
 	case K_BOOL:
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid %s \"%s\" (expected 0 or 1)", ck->name,
