@@ -503,6 +503,20 @@ static void resume_chan_if_drained(struct sup *s)
 	peer_update(s, &s->chan, EV_CHAN, 0);
 }
 
+/* Reap the boot helper (whose exit ends the sandbox's namespaces); SIGKILL it if it lingers 5 s. */
+static void wait_helper(struct sup *s, bool reaped, int *status)
+{
+	struct timespec ts = {.tv_sec = 5};
+	sigset_t set;
+	if (reaped)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (waitpid(s->helper, status, WNOHANG) == 0 && sigtimedwait(&set, NULL, &ts) < 0)
+		kill(s->helper, SIGKILL);
+	waitpid(s->helper, status, 0);
+}
+
 /*
  * The sandbox is gone (agentd exited: every process of the PID namespace is
  * gone with it, since agentd exits only once it has no children left, and
@@ -537,20 +551,28 @@ release:
 	if (ephemeral)
 		trash = sandbox_trash_dir(s->ctx, s->name);
 	close(s->listen_fd);
+	/*
+	 * A named sandbox can be started again at once, on the same upper and work
+	 * directories: the old mount namespace must be gone first (overlayfs
+	 * refuses layers in use) and so must the old control socket. Wait for the
+	 * helper, whose exit ends that namespace, then release the clients.
+	 * Ephemeral trees were moved to trash/ above and can go in the background.
+	 */
+	if (!ephemeral) {
+		wait_helper(s, helper_reaped, &status);
+		helper_reaped = true;
+		char *dir = msb_sandbox_dir(s->ctx, s->name);
+		char *sock = xasprintf("%s/%s", dir, CTL_SOCK_NAME);
+		unlink(sock);
+		free(sock);
+		free(dir);
+	}
 	/* stop waiters learn the outcome from EOF, after the state is recorded */
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].used)
 			close(s->clients[i].fd);
-	if (!helper_reaped) {
-		struct timespec ts = {.tv_sec = 5};
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, SIGCHLD);
-		/* the helper follows agentd within moments; do not wait forever */
-		if (waitpid(s->helper, &status, WNOHANG) == 0 && sigtimedwait(&set, NULL, &ts) < 0)
-			kill(s->helper, SIGKILL);
-		waitpid(s->helper, &status, 0);
-	}
+	if (!helper_reaped)
+		wait_helper(s, helper_reaped, &status);
 	store_checkpoint(s->ctx);
 	ns_cgroup_remove(s->name);
 	if (trash) {
@@ -558,12 +580,6 @@ release:
 		free(trash);
 	} else if (ephemeral) {
 		sandbox_remove_dir(s->ctx, s->name, NULL);
-	} else {
-		char *dir = msb_sandbox_dir(s->ctx, s->name);
-		char *sock = xasprintf("%s/%s", dir, CTL_SOCK_NAME);
-		unlink(sock);
-		free(sock);
-		free(dir);
 	}
 	exit(0);
 }
@@ -853,6 +869,17 @@ static int boot(struct sup *s, msb_error *err)
 	r = ns_idmap_plan(&b.map, err);
 	if (r < 0)
 		return r;
+	/* as root, each sandbox has its own id range, chosen at create and kept in its configuration */
+	if (!b.map.rootless && config_u64(s->cfg, "id_base", 0)) {
+		uint64_t base = config_u64(s->cfg, "id_base", 0);
+		if (base < NS_ROOT_ID_BASE || base > NS_ROOT_ID_LAST)
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "stored id range %llu is out of bounds",
+					   (unsigned long long)base);
+		b.map.root_uid = (uid_t)base;
+		b.map.root_gid = (gid_t)base;
+		b.map.sub_uid = (uid_t)base + 1;
+		b.map.sub_gid = (gid_t)base + 1;
+	}
 	if (b.map.warning[0])
 		fprintf(stderr, "warn: %s\n", b.map.warning);
 	r = prepare_fs(s, &b, err);

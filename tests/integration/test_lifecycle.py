@@ -568,3 +568,25 @@ def test_supervisor_sigkill_leaves_nothing_and_shows_crashed(msb):
     msb.ok("start", "x")
     assert status_of(msb, "x") == "Running"
     assert msb.ok("exec", "x", "--", "echo", "back").out == "back\n"
+
+
+def test_quick_restarts_keep_the_sandbox_usable(msb):
+    """Stop returns only when the old namespaces are gone: an immediate start can mount the same
+    layers and bind the control socket, over and over."""
+    msb.ok("create", "host", "--name", "rr")
+    msb.ok("exec", "rr", "--", "sh", "-c", "echo kept > /root/k")
+    for _ in range(5):
+        msb.ok("restart", "rr")
+        assert msb.ok("exec", "rr", "--", "cat", "/root/k").out == "kept\n"
+
+
+def test_each_root_sandbox_has_its_own_id_range(msb):
+    if msb.mode != "root":
+        pytest.skip("rootless sandboxes all use the user's one subordinate range")
+    ids = []
+    for n in ("ida", "idb"):
+        msb.ok("create", "host", "--name", n)
+        msb.ok("exec", n, "--", "touch", "/root/owned")
+        ids.append(os.stat(os.path.join(msb.home, "sandboxes", n, "fs", "upper", "root", "owned")).st_uid)
+    assert ids[0] != ids[1], ids
+    assert all(i >= 1000000000 for i in ids), ids

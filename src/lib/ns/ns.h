@@ -32,6 +32,9 @@ struct ns_idmap {
  */
 int ns_idmap_plan(struct ns_idmap *m, msb_error *err);
 #define NS_ROOT_ID_BASE 1000000000u
+/* Per-sandbox ranges for root: NS_ROOT_ID_BASE + slot * NS_ID_COUNT, slot < NS_ROOT_ID_SLOTS. */
+#define NS_ROOT_ID_SLOTS 32768u
+#define NS_ROOT_ID_LAST	 (NS_ROOT_ID_BASE + (NS_ROOT_ID_SLOTS - 1) * NS_ID_COUNT)
 #define NS_ID_COUNT	65536u
 
 /* Run @fn(@arg) as root of a user namespace with the sandbox id map (fn returns 0 on success). */
