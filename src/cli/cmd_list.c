@@ -126,13 +126,21 @@ static json_t *ps_json(const msb_sandbox_info *s)
 			strcat(command, json_string_value(v));
 		}
 	}
+	/* cpus and memory as configured; 0 means "not capped" (the host's) */
+	json_int_t cpus = json_integer_value(json_object_get(cfg, "cpus"));
+	json_int_t mem = json_integer_value(json_object_get(cfg, "memory_mib"));
 	o = json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o,s:[]}", "name", s->name, "status",
 		      msb_status_name(s->status), "image", s->image, "command",
-		      command ? json_string(command) : json_null(), "cpus", (json_int_t)1, "max_cpus", (json_int_t)1,
-		      "memory_mib", (json_int_t)0, "max_memory_mib", (json_int_t)0, "thp", json_null(), "ports");
+		      command ? json_string(command) : json_null(), "cpus", cpus, "max_cpus", cpus, "memory_mib", mem,
+		      "max_memory_mib", mem, "thp", json_null(), "ports");
 	free(command);
 	json_decref(cfg);
 	return o;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const msb_sandbox_info *)a)->name, ((const msb_sandbox_info *)b)->name);
 }
 
 int cmd_ps(int argc, char **argv)
@@ -161,6 +169,7 @@ int cmd_ps(int argc, char **argv)
 	nsel = labels_of(&a, sel);
 	if (load(&list, &n) < 0)
 		return EXIT_MSB;
+	qsort(list, n, sizeof(*list), by_name); /* ps lists by name (ls: newest first) */
 	table_init(&t, 7, hdr);
 	for (size_t i = 0; i < n; i++) {
 		msb_sandbox_info *s = &list[i];
@@ -182,7 +191,22 @@ int cmd_ps(int argc, char **argv)
 			snprintf(cmd, sizeof(cmd), "\"%.38s\"", json_string_value(json_object_get(o, "command")));
 		else
 			snprintf(cmd, sizeof(cmd), "-");
-		table_add(&t, (const char *const[]){s->name, s->image, cmd, "1 / 1", "-", st, "-"});
+		{
+			char cpus[32], mem[48];
+			json_int_t c = json_integer_value(json_object_get(o, "cpus"));
+			json_int_t m = json_integer_value(json_object_get(o, "memory_mib"));
+			if (c)
+				snprintf(cpus, sizeof(cpus), "%lld / %lld", (long long)c, (long long)c);
+			else
+				snprintf(cpus, sizeof(cpus), "-");
+			if (m && m % 1024 == 0)
+				snprintf(mem, sizeof(mem), "%lld GiB", (long long)m / 1024);
+			else if (m)
+				snprintf(mem, sizeof(mem), "%lld MiB", (long long)m);
+			else
+				snprintf(mem, sizeof(mem), "-");
+			table_add(&t, (const char *const[]){s->name, s->image, cmd, cpus, mem, st, "-"});
+		}
 		if (a.npos)
 			one = o;
 		else
