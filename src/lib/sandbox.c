@@ -297,34 +297,19 @@ static int insert_record(void *p)
 }
 
 /*
- * As root, give each sandbox its own 65536 host ids: a random slot of a
- * 2^31-id pool above NS_ROOT_ID_BASE, not used by a recorded sandbox, so one
- * sandbox's ids are never another's (files in a shared bind, signals). A
- * concurrent create could draw the same slot: 1 in 32768, and it would only
- * mean two sandboxes share a range, as they all did before.
+ * As root, give each sandbox its own 65536 host ids: a random slot of a pool
+ * of 32768 ranges above NS_ROOT_ID_BASE, so one sandbox's ids are not
+ * another's (files in a shared bind, signals). Random, not searched: reading
+ * every record would put the store on the start-up path. Two sandboxes draw
+ * the same range with probability 1/32768 per pair, and then merely share
+ * ids, as every root sandbox did before ranges were per sandbox.
  */
-static uint64_t pick_id_base(struct msb_ctx *ctx)
+static uint64_t pick_id_base(void)
 {
-	msb_sandbox_info *list = NULL;
-	size_t n = 0;
 	uint32_t slot = 0;
-
-	store_list_sandboxes(ctx, &list, &n, NULL);
-	for (int attempt = 0; attempt < 64; attempt++) {
-		bool used = false;
-		if (getrandom(&slot, sizeof(slot), 0) != sizeof(slot))
-			slot = (uint32_t)util_now_ms() * 2654435761u;
-		slot %= NS_ROOT_ID_SLOTS;
-		for (size_t i = 0; i < n && !used; i++) {
-			json_t *cfg = json_loads(list[i].config_json, 0, NULL);
-			used = config_u64(cfg, "id_base", 0) == NS_ROOT_ID_BASE + (uint64_t)slot * NS_ID_COUNT;
-			json_decref(cfg);
-		}
-		if (!used)
-			break;
-	}
-	msb_sandbox_list_free(list, n);
-	return NS_ROOT_ID_BASE + (uint64_t)slot * NS_ID_COUNT;
+	if (getrandom(&slot, sizeof(slot), 0) != sizeof(slot))
+		slot = (uint32_t)util_now_ms() * 2654435761u ^ (uint32_t)getpid();
+	return NS_ROOT_ID_BASE + (uint64_t)(slot % NS_ROOT_ID_SLOTS) * NS_ID_COUNT;
 }
 
 static int reject_unsupported_image(const char *image, msb_error *err)
@@ -392,7 +377,7 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 		nkv++;
 	}
 	if (geteuid() == 0)
-		json_object_set_new(obj, "id_base", json_integer((json_int_t)pick_id_base(ctx)));
+		json_object_set_new(obj, "id_base", json_integer((json_int_t)pick_id_base()));
 	json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 	r = make_dirs(ctx, name, err);
 	if (r < 0) {
