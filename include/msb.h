@@ -233,6 +233,8 @@ int msb_logs(msb_ctx *ctx, const char *name, const struct msb_log_query *q, msb_
 
 /* Ping the agent; returns round-trip microseconds (>= 0) or a negative error. */
 int64_t msb_ping(msb_ctx *ctx, const char *name, msb_error *err);
+/* Count as activity for the sandbox's idle timeout (a ping does not). */
+int msb_touch(msb_ctx *ctx, const char *name, msb_error *err);
 
 /* ---- value grammars shared with the CLI (see docs/cli.md) ------------------ */
 

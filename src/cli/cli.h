@@ -85,6 +85,7 @@ int cmd_stop(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+int cmd_touch(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 
 /* table.c: aligned tables with 4 spaces between columns. */

@@ -12,7 +12,7 @@
 
 enum { B_LABEL = 1, B_FORCE, B_TIMEOUT, B_QUIET, B_TOUCH };
 
-enum verb { V_START, V_STOP, V_RESTART, V_RM, V_PING };
+enum verb { V_START, V_STOP, V_RESTART, V_RM, V_PING, V_TOUCH };
 
 static int do_one(enum verb v, const char *name, const struct cli_args *a, unsigned timeout, char *detail,
 		  size_t dlen, msb_error *err)
@@ -55,7 +55,14 @@ static int do_one(enum verb v, const char *name, const struct cli_args *a, unsig
 			snprintf(detail, dlen, "%s (%lldms)", name, (long long)us / 1000);
 		else
 			snprintf(detail, dlen, "%s (%lldus)", name, (long long)us);
+		if (cli_has(a, B_TOUCH)) {
+			if (msb_touch(cli_ctx(), name, err) < 0)
+				return -1;
+			cli_action(cli_has(a, B_QUIET), "Touched", name);
+		}
 		return 0;
+	case V_TOUCH:
+		return msb_touch(cli_ctx(), name, err);
 	}
 	return -1;
 }
@@ -69,7 +76,7 @@ static int bulk(int argc, char **argv, enum verb v, const char *usage)
 		{"quiet", 'q', false, B_QUIET, "Suppress progress output."},
 		{"touch", 0, false, B_TOUCH, "Refresh the sandbox idle timer after a successful ping."},
 	};
-	static const char *const done[] = {"Started", "Stopped", "Started", "Removed", "Reachable"};
+	static const char *const done[] = {"Started", "Stopped", "Started", "Removed", "Reachable", "Touched"};
 	struct cli_args a;
 	char **names;
 	size_t n;
@@ -77,7 +84,7 @@ static int bulk(int argc, char **argv, enum verb v, const char *usage)
 	int failed = 0;
 
 	cli_parse(argc, argv, opts, sizeof(opts) / sizeof(opts[0]), &a, usage);
-	if ((cli_has(&a, B_FORCE) && (v == V_START || v == V_PING)) ||
+	if ((cli_has(&a, B_FORCE) && (v == V_START || v == V_PING || v == V_TOUCH)) ||
 	    (cli_has(&a, B_TIMEOUT) && v != V_STOP && v != V_RESTART) || (cli_has(&a, B_TOUCH) && v != V_PING))
 		cli_usage_error(usage, "unexpected argument for this command");
 	if (cli_get(&a, B_TIMEOUT)) {
@@ -132,4 +139,9 @@ int cmd_rm(int argc, char **argv)
 int cmd_ping(int argc, char **argv)
 {
 	return bulk(argc, argv, V_PING, "msb ping [OPTIONS] [NAMES]...");
+}
+
+int cmd_touch(int argc, char **argv)
+{
+	return bulk(argc, argv, V_TOUCH, "msb touch [OPTIONS] [NAMES]...");
 }

@@ -33,6 +33,7 @@ static const struct cli_cmd commands[] = {
 	{"stop", NULL, cmd_stop, "Stop one or more running sandboxes.", false},
 	{"restart", NULL, cmd_restart, "Restart one or more sandboxes.", false},
 	{"ping", NULL, cmd_ping, "Check whether one or more sandbox agents are reachable.", false},
+	{"touch", NULL, cmd_touch, "Refresh idle activity for one or more running sandboxes.", false},
 	{"list", "ls", cmd_ls, "List all sandboxes.", false},
 	{"status", "ps", cmd_ps, "Show sandbox status.", false},
 	{"remove", "rm", cmd_rm, "Remove one or more sandboxes.", false},

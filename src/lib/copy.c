@@ -406,7 +406,20 @@ MSB_EXPORT int msb_copy_out(msb_ctx *ctx, const char *name, const char *guest_pa
 	return r;
 }
 
+static int64_t ping_do(msb_ctx *ctx, const char *name, bool touch, msb_error *err);
+
 MSB_EXPORT int64_t msb_ping(msb_ctx *ctx, const char *name, msb_error *err)
+{
+	return ping_do(ctx, name, false, err);
+}
+
+MSB_EXPORT int msb_touch(msb_ctx *ctx, const char *name, msb_error *err)
+{
+	int64_t r = ping_do(ctx, name, true, err);
+	return r < 0 ? (int)r : 0;
+}
+
+static int64_t ping_do(msb_ctx *ctx, const char *name, bool touch, msb_error *err)
 {
 	struct conn c;
 	struct proto_enc e = {0};
@@ -419,6 +432,8 @@ MSB_EXPORT int64_t msb_ping(msb_ctx *ctx, const char *name, msb_error *err)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	c.sid = 1;
 	proto_enc_begin(&e, PROTO_PING, c.sid);
+	if (touch)
+		proto_enc_bytes(&e, T_TOUCH, NULL, 0);
 	proto_enc_end(&e);
 	r = conn_send(&c, &e, err);
 	proto_enc_free(&e);

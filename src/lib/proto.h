@@ -77,6 +77,7 @@ enum proto_tag {
 	T_NAME,
 	T_TIMEOUT_MS,
 	T_FORGET, /* CTL_STOP: the owner removes the ephemeral sandbox's record itself */
+	T_TOUCH,  /* PING: count it as activity for --idle-timeout (msb touch) */
 	T_TAG_COUNT
 };
 

@@ -282,7 +282,8 @@ static void client_frame(struct sup *s, int idx, const struct proto_msg *m)
 	struct route *r;
 	uint64_t t;
 
-	if (m->hdr.type != PROTO_PING)
+	/* a ping is not activity (spec/runtime.md §3.1), unless it is a touch */
+	if (m->hdr.type != PROTO_PING || proto_get(m, T_TOUCH))
 		s->last_activity = util_now_ms();
 	switch (m->hdr.type) {
 	case PROTO_EXEC:

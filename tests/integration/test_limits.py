@@ -105,3 +105,16 @@ def test_default_process_cap_stops_fork_bombs(msb):
     assert int(first) == 2500 and int(err1) == 0
     assert int(err2) == 11  # EAGAIN
     assert int(first) + int(second) < 4096
+
+
+def test_touch_counts_as_activity_ping_does_not(msb):
+    msb.ok("create", "host", "--name", "tt", "--idle-timeout", "2")
+    for _ in range(4):  # 4 s of touches, twice the idle timeout
+        time.sleep(1)
+        msb.ok("touch", "tt")
+    assert status(msb, "tt") == "Running"
+    for _ in range(3):
+        msb.ok("ping", "tt")
+        time.sleep(0.5)
+    assert wait_status(msb, "tt", "Stopped", 6)
+    assert reasons(msb)[-1] == "IdleTimeout"
