@@ -219,6 +219,18 @@ int cmd_run(int argc, char **argv)
 			return EXIT_MSB;
 		}
 	}
+	/*
+	 * --entrypoint replaces the image's ENTRYPOINT (the built-in image has
+	 * none); arguments after -- are appended to it.
+	 */
+	if (cli_get(&a, O_ENTRYPOINT)) {
+		char **cmd = calloc((size_t)a.nrest + 2, sizeof(char *));
+		cmd[0] = (char *)cli_get(&a, O_ENTRYPOINT);
+		for (int i = 0; i < a.nrest; i++)
+			cmd[i + 1] = a.rest[i];
+		a.rest = cmd;
+		a.nrest++;
+	}
 	ephemeral = !cli_has(&a, O_NAME);
 	if (!ephemeral && !cli_has(&a, O_REPLACE) && !cli_has(&a, O_REPLACE_TIMEOUT) &&
 	    sandbox_exists(cli_get(&a, O_NAME), &r)) {

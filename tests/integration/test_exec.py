@@ -342,3 +342,10 @@ def test_no_tty_with_terminal_stdin(msb, dev):
         s.expect(rb"not a tty")
         s.expect(rb"end")
         assert s.wait(10) == 0  # the status of `echo end`
+
+
+def test_run_entrypoint_takes_the_args_after_dashdash(msb):
+    p = msb.run("run", "--entrypoint", "echo", "host", "--", "a", "b")
+    assert p.returncode == 0 and p.out == "a b\n", (p.out, p.err)
+    p = msb.run("run", "--entrypoint", "no-such-program", "host")
+    assert p.returncode == 127 and "no-such-program" in p.err
