@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
 
 #include "ns/ns.h"
@@ -132,7 +133,8 @@ static int setup_dev(const char **what)
 		STEP(what, "mount devpts",
 		     mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"));
 	STEP(what, "symlink /dev/ptmx", symlink("pts/ptmx", "dev/ptmx"));
-	STEP(what, "mount /dev/shm", mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777"));
+	STEP(what, "mount /dev/shm",
+	     mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=1g,nr_inodes=65536"));
 	symlink("/proc/self/fd", "dev/fd");
 	symlink("/proc/self/fd/0", "dev/stdin");
 	symlink("/proc/self/fd/1", "dev/stdout");
@@ -194,8 +196,19 @@ static int mount_root(const struct ns_boot *b, const char **what)
 		 * in one tmpfs over fs/ (its pages count against the sandbox's
 		 * memory cgroup); nothing is written to disk, nothing left to delete.
 		 */
+		/*
+		 * Bounded like the reference's default root disk (4 GiB), and never
+		 * more than half the host's memory: without --memory, nothing else
+		 * would stop a sandbox from filling RAM through its root.
+		 */
+		struct sysinfo si;
+		unsigned long long cap = 4096ULL << 20;
+		char opts_buf[64];
+		if (sysinfo(&si) == 0 && (unsigned long long)si.totalram * si.mem_unit / 2 < cap)
+			cap = (unsigned long long)si.totalram * si.mem_unit / 2;
+		snprintf(opts_buf, sizeof(opts_buf), "mode=0755,size=%llu", cap);
 		STEP(what, "mount the sandbox's memory filesystem",
-		     mount("tmpfs", "fs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"));
+		     mount("tmpfs", "fs", "tmpfs", MS_NOSUID | MS_NODEV, opts_buf));
 		STEP(what, "create the layers",
 		     (mkdir("fs/l", 0755) || mkdir("fs/u", 0755) || mkdir("fs/w", 0755) || mkdir("fs/m", 0755)) ? -1 : 0);
 		lower = "fs/l";
