@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -278,6 +279,18 @@ static int make_dirs(struct msb_ctx *ctx, const char *name, msb_error *err)
 	return r;
 }
 
+/* An exclusive lock for one sandbox name (sandboxes/.NAME.lock); released by closing the fd. */
+static int name_lock(struct msb_ctx *ctx, const char *name)
+{
+	char *p = xasprintf("sandboxes/.%s.lock", name);
+	int fd = openat(ctx->home_fd, p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	free(p);
+	if (fd >= 0)
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+	return fd;
+}
+
 struct insert_args {
 	struct msb_ctx *ctx;
 	const char *name, *image, *json;
@@ -312,6 +325,8 @@ static uint64_t pick_id_base(void)
 	return NS_ROOT_ID_BASE + (uint64_t)(slot % NS_ROOT_ID_SLOTS) * NS_ID_COUNT;
 }
 
+MSB_EXPORT int msb_running(msb_ctx *ctx, const char *name);
+
 static int reject_unsupported_image(const char *image, msb_error *err)
 {
 	if (strcmp(image, "host") == 0)
@@ -345,7 +360,7 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 	size_t nkv = 0;
 	const char *k;
 	json_t *v, *labels;
-	int r;
+	int r, lockfd = -1;
 
 	if (!json_string_value(json_object_get(obj, "image")))
 		json_object_set_new(obj, "image", json_string("host"));
@@ -364,6 +379,8 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 		json_object_set_new(obj, "hostname", json_string(host));
 	}
 	if (json_is_true(json_object_get(obj, "replace"))) {
+		/* racing --replace creates of one name take turns: stop, remove and claim as one step */
+		lockfd = name_lock(ctx, name);
 		r = replace_existing(ctx, name, obj, err);
 		if (r < 0)
 			goto out;
@@ -400,6 +417,8 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 	if (name_out)
 		snprintf(name_out, MSB_NAME_MAX + 1, "%s", name);
 out:
+	if (lockfd >= 0)
+		close(lockfd);
 	free(kv);
 	free(json);
 	json_decref(obj);
@@ -590,8 +609,14 @@ MSB_EXPORT int msb_remove(msb_ctx *ctx, const char *name, int force, msb_error *
 		struct stat sb;
 		bool leftover = lstat(dir, &sb) == 0;
 		free(dir);
-		if (leftover)
+		if (leftover) {
+			/* a live supervisor without a record is an orphan: end it before removing its tree */
+			if (msb_running(ctx, name)) {
+				stop_via_socket(ctx, name, 1, NULL);
+				usleep(100000);
+			}
 			return sandbox_remove_dir(ctx, name, err);
+		}
 	}
 	if (r < 0)
 		return r;

@@ -873,7 +873,7 @@ static int boot(struct sup *s, msb_error *err)
 	/* as root, each sandbox has its own id range, chosen at create and kept in its configuration */
 	if (!b.map.rootless && config_u64(s->cfg, "id_base", 0)) {
 		uint64_t base = config_u64(s->cfg, "id_base", 0);
-		if (base < NS_ROOT_ID_BASE || base > NS_ROOT_ID_LAST)
+		if (base < NS_ROOT_ID_BASE || base > NS_ROOT_ID_LAST || (base - NS_ROOT_ID_BASE) % NS_ID_COUNT)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "stored id range %llu is out of bounds",
 					   (unsigned long long)base);
 		b.map.root_uid = (uid_t)base;

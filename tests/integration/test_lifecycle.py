@@ -590,3 +590,16 @@ def test_each_root_sandbox_has_its_own_id_range(msb):
         ids.append(os.stat(os.path.join(msb.home, "sandboxes", n, "fs", "upper", "root", "owned")).st_uid)
     assert ids[0] != ids[1], ids
     assert all(i >= 1000000000 for i in ids), ids
+
+
+def test_concurrent_replace_leaves_one_tracked_sandbox(msb):
+    """Racing `create --replace` of one name take turns: one sandbox remains, tracked, and removable."""
+    procs = [msb.popen("create", "host", "--name", "rep", "--replace", "-q",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+    for p in procs:
+        p.communicate(timeout=120)
+    assert msb.ok("ls", "-q").out.split() == ["rep"]
+    sup, tree = supervisor_tree(msb, "rep")
+    assert len([p for p in supervisors(msb) if p not in tree]) == 0, "an untracked supervisor survived"
+    msb.ok("rm", "-f", "rep")
+    assert wait_until(lambda: not supervisors(msb), 5)

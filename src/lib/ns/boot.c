@@ -262,6 +262,14 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		p1_main(b, errfd, hs[1]);
 	}
 	close(hs[1]);
+	/*
+	 * From here H only writes P1's map and waits. It runs as the sandbox's
+	 * root on the host: make it non-dumpable (its /proc becomes root-owned,
+	 * out of reach of the same host uid inside) and drop the environment it
+	 * inherited from the starter.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
+	clearenv();
 	if (read(hs[0], &c, 1) == 1 && c == 'U') {
 		const char *step = write_nested_map(procfd, p1, &b->map);
 		if (step) {
