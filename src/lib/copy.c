@@ -259,6 +259,14 @@ static char *base_name(const char *p)
 	return b;
 }
 
+/* Both directions: the sandbox path must be absolute; then connect. */
+static int copy_begin(struct conn *c, msb_ctx *ctx, const char *name, const char *guest_path, msb_error *err)
+{
+	if (!guest_path || guest_path[0] != '/')
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "sandbox path must be absolute: %s", guest_path);
+	return conn_open(c, ctx, name, err);
+}
+
 MSB_EXPORT int msb_copy_in(msb_ctx *ctx, const char *name, const char *host_path, const char *guest_path,
 			   msb_error *err)
 {
@@ -267,9 +275,7 @@ MSB_EXPORT int msb_copy_in(msb_ctx *ctx, const char *name, const char *host_path
 	char *dst;
 	int r;
 
-	if (!guest_path || guest_path[0] != '/')
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "sandbox path must be absolute: %s", guest_path);
-	r = conn_open(&c, ctx, name, err);
+	r = copy_begin(&c, ctx, name, guest_path, err);
 	if (r < 0)
 		return r;
 	/* docker cp: an existing directory (or a trailing '/') receives the source under its own name */
@@ -388,9 +394,7 @@ MSB_EXPORT int msb_copy_out(msb_ctx *ctx, const char *name, const char *guest_pa
 	char *dst;
 	int r;
 
-	if (!guest_path || guest_path[0] != '/')
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "sandbox path must be absolute: %s", guest_path);
-	r = conn_open(&c, ctx, name, err);
+	r = copy_begin(&c, ctx, name, guest_path, err);
 	if (r < 0)
 		return r;
 	if (stat(host_path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -423,10 +427,8 @@ static int64_t ping_do(msb_ctx *ctx, const char *name, bool touch, msb_error *er
 {
 	struct conn c;
 	struct proto_enc e = {0};
-	uint64_t t0 = util_now_ms();
 	struct timespec a, b;
 	int r = conn_open(&c, ctx, name, err);
-	(void)t0;
 	if (r < 0)
 		return r;
 	clock_gettime(CLOCK_MONOTONIC, &a);

@@ -479,11 +479,12 @@ MSB_EXPORT int msb_start(msb_ctx *ctx, const char *name, msb_error *err)
 	r = info.status;
 	config = steal_ptr(&info.config_json);
 	msb_sandbox_info_clear(&info);
-	if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING || (r != MSB_STATUS_STOPPED &&
-									 r != MSB_STATUS_CRASHED && r != MSB_STATUS_CREATED)) {
+	if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING) {
 		free(config);
-		if (r == MSB_STATUS_RUNNING || r == MSB_STATUS_DRAINING)
-			return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is already running", name);
+		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox \"%s\" is already running", name);
+	}
+	if (r != MSB_STATUS_STOPPED && r != MSB_STATUS_CRASHED && r != MSB_STATUS_CREATED) {
+		free(config);
 		return msb_err_set(err, MSB_ERR_STATE, 0, "sandbox '%s' is in state %s and cannot be started", name,
 				   msb_status_name(r));
 	}

@@ -687,30 +687,21 @@ static void start_workload(struct sup *s)
 	size_t n;
 	const char **cmd = config_strv(s->cfg, "cmd", &n);
 	struct route *r;
-	if (n == 0) {
+
+	if (n == 0 || n >= PROTO_MAX_FIELDS || !(r = route_new(s, -1, 0))) {
 		free(cmd);
 		return;
 	}
-	r = route_new(s, -1, 0);
 	r->exec = true;
 	r->log_id = ++s->next_log_id;
-	{
-		/* build a client-style request and compose it like any other */
-		struct proto_enc e = {0};
-		struct proto_reader rd = {0};
-		proto_enc_begin(&e, PROTO_EXEC, 0);
-		for (size_t i = 0; i < n; i++)
-			proto_enc_str(&e, T_ARG, cmd[i]);
-		proto_enc_bytes(&e, T_STDIN_NULL, NULL, 0);
-		proto_enc_end(&e);
-		if (proto_parse_hdr(e.buf, &msgbuf.hdr) == 0 &&
-		    proto_parse_payload(e.buf + PROTO_HDR_LEN, msgbuf.hdr.len, &msgbuf) == 0) {
-			compose_exec(s, &msgbuf, r->gid);
-			send_chan(s);
-		}
-		proto_enc_free(&e);
-		proto_reader_free(&rd);
-	}
+	/* a client-style request with no stdin, composed like any other */
+	msgbuf.hdr = (struct proto_hdr){.type = PROTO_EXEC};
+	msgbuf.n = 0;
+	for (size_t i = 0; i < n; i++)
+		msgbuf.f[msgbuf.n++] = (struct proto_field){T_ARG, (uint32_t)strlen(cmd[i]), (const uint8_t *)cmd[i]};
+	msgbuf.f[msgbuf.n++] = (struct proto_field){T_STDIN_NULL, 0, NULL};
+	compose_exec(s, &msgbuf, r->gid);
+	send_chan(s);
 	free(cmd);
 }
 
