@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "image/imgstore.h"
+#include "image/ref.h"
 #include "ns/ns.h"
 #include "msb.h"
 #include "parse.h"
@@ -327,14 +329,82 @@ static uint64_t pick_id_base(void)
 
 MSB_EXPORT int msb_running(msb_ctx *ctx, const char *name);
 
-static int reject_unsupported_image(const char *image, msb_error *err)
+/* Merge image ENV under the sandbox's own env, by key. */
+static void merge_env(json_t *obj, const json_t *image_env)
 {
+	json_t *mine = json_object_get(obj, "env"), *out = json_array(), *v;
+	size_t i, j;
+
+	json_array_foreach(image_env, i, v)
+	{
+		const char *e = json_string_value(v), *eq = e ? strchr(e, '=') : NULL;
+		bool overridden = false;
+		json_t *m;
+		if (!eq)
+			continue;
+		json_array_foreach(mine, j, m)
+		{
+			const char *me = json_string_value(m);
+			if (me && strncmp(me, e, (size_t)(eq - e) + 1) == 0)
+				overridden = true;
+		}
+		if (!overridden)
+			json_array_append(out, v);
+	}
+	json_array_extend(out, mine ? mine : json_array());
+	json_object_set_new(obj, "env", out);
+}
+
+/*
+ * Resolve the image of a new sandbox. `host` is built in; anything else must
+ * be in the image store (the CLI pulls first, per --pull). The sandbox pins
+ * the manifest digest and its layers, and takes the image config's defaults
+ * (spec/runtime.md §5): ENV under its own env, WorkingDir and User unless
+ * given, Entrypoint/Cmd for the command, StopSignal.
+ */
+static int resolve_image(struct msb_ctx *ctx, json_t *obj, msb_error *err)
+{
+	const char *image = config_str(obj, "image");
+	json_t *rec = NULL, *cfg, *layers, *l;
+	char *canonical = NULL;
+	size_t i;
+	int r;
+
 	if (strcmp(image, "host") == 0)
 		return 0;
-	return msb_err_set(err, MSB_ERR_UNSUPPORTED, 0,
-			   "image \"%s\" is not available: this build runs the built-in `host` image only "
-			   "(OCI images are not implemented yet)",
-			   image);
+	if (img_ref_is_local_path(image))
+		return msb_err_set(err, MSB_ERR_UNSUPPORTED, 0,
+				   "image \"%s\" is a local path: rootfs directories and disk images are not supported "
+				   "yet; use an OCI image (msb pull / msb load) or `host`",
+				   image);
+	r = imgstore_find(ctx, image, &canonical, &rec, err);
+	if (r < 0) {
+		if (r == -MSB_ERR_NOT_FOUND)
+			msb_err_set(err, MSB_ERR_NOT_FOUND, 0, "image not found: %s (pull it first: msb pull %s)", image,
+				    image);
+		return r;
+	}
+	cfg = json_object_get(rec, "config");
+	json_object_set_new(obj, "image_ref", json_string(canonical));
+	json_object_set(obj, "image_digest", json_object_get(rec, "manifest_digest"));
+	layers = json_array();
+	json_array_foreach(json_object_get(rec, "layers"), i, l)
+		json_array_append(layers, json_object_get(l, "diff_id"));
+	json_object_set_new(obj, "layers", layers);
+	merge_env(obj, json_object_get(cfg, "env"));
+	if (!config_str(obj, "workdir") && json_string_value(json_object_get(cfg, "working_dir")))
+		json_object_set(obj, "workdir", json_object_get(cfg, "working_dir"));
+	if (!config_str(obj, "user") && json_string_value(json_object_get(cfg, "user")))
+		json_object_set(obj, "user", json_object_get(cfg, "user"));
+	if (json_is_array(json_object_get(cfg, "entrypoint")))
+		json_object_set(obj, "image_entrypoint", json_object_get(cfg, "entrypoint"));
+	if (json_is_array(json_object_get(cfg, "cmd")))
+		json_object_set(obj, "image_cmd", json_object_get(cfg, "cmd"));
+	if (json_string_value(json_object_get(cfg, "stop_signal")))
+		json_object_set(obj, "stop_signal", json_object_get(cfg, "stop_signal"));
+	free(canonical);
+	json_decref(rec);
+	return 0;
 }
 
 static int replace_existing(struct msb_ctx *ctx, const char *name, const json_t *cfg, msb_error *err)
@@ -365,7 +435,7 @@ MSB_EXPORT int msb_create(msb_ctx *ctx, const msb_config *cfg, char name_out[MSB
 	if (!json_string_value(json_object_get(obj, "image")))
 		json_object_set_new(obj, "image", json_string("host"));
 	image = config_str(obj, "image");
-	r = reject_unsupported_image(image, err);
+	r = resolve_image(ctx, obj, err);
 	if (r < 0)
 		goto out;
 	name = config_str(obj, "name");

@@ -38,6 +38,8 @@
 
 #include "config.h"
 #include "execlog.h"
+#include "image/imgstore.h"
+#include "image/manifest.h"
 #include "msb.h"
 #include "ns/ns.h"
 #include "parse.h"
@@ -851,11 +853,52 @@ static void record_running(void *arg)
 	store_commit(s->ctx);
 }
 
+/*
+ * An OCI image's layers, pinned in the sandbox config at create (diff_ids,
+ * bottom first), as paths in the image store. A layer removed from under a
+ * stopped sandbox (`msb rmi --force`, prune) makes the start fail clearly.
+ */
+static int image_layers(struct sup *s, struct ns_boot *b, msb_error *err)
+{
+	json_t *layers = json_object_get(s->cfg, "layers"), *l;
+	char **paths;
+	size_t i;
+
+	if (!json_string_value(json_object_get(s->cfg, "image_digest")))
+		return 0;
+	b->host_image = false;
+	if (json_array_size(layers) > IMG_LAYERS_MAX)
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "the sandbox's image has too many layers");
+	paths = xcalloc(json_array_size(layers) + 1, sizeof(char *));
+	b->layer_fds = xcalloc(json_array_size(layers) + 1, sizeof(int));
+	json_array_foreach(layers, i, l)
+	{
+		const char *d = json_string_value(l);
+		struct stat st;
+		if (!img_digest_valid(d))
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "the sandbox's config names a bad layer digest");
+		paths[i] = imgstore_layer_path(s->ctx, d);
+		b->layer_fds[i] = -1;
+		if (stat(paths[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			return msb_err_set(err, MSB_ERR_NOT_FOUND, 0,
+					   "layer %s of image %s is no longer in the image store (pull the image "
+					   "again: msb pull %s)",
+					   d, config_str(s->cfg, "image"), config_str(s->cfg, "image"));
+	}
+	b->layers = (const char *const *)paths;
+	b->n_layers = json_array_size(layers);
+	return 0;
+}
+
 static int boot(struct sup *s, msb_error *err)
 {
 	struct ns_boot b = {.log_fd = -1, .host_image = true};
 	const char *sec = config_str(s->cfg, "security");
 	int sv[2], r;
+
+	r = image_layers(s, &b, err);
+	if (r < 0)
+		return r;
 
 	b.ephemeral = json_is_true(json_object_get(s->cfg, "ephemeral"));
 	r = ns_idmap_plan(&b.map, err);

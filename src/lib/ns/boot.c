@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/mount.h>
 
 #include "ns/ns.h"
 
@@ -215,6 +216,83 @@ static const char *write_nested_map(int procfd, pid_t p1, const struct ns_idmap 
 	return step;
 }
 
+/* SCM_RIGHTS carries at most 253 fds per message. */
+#define FDS_PER_MSG 200
+
+static int send_fds(int sock, const int *fds, size_t n)
+{
+	for (size_t off = 0; off < n; off += FDS_PER_MSG) {
+		size_t k = n - off < FDS_PER_MSG ? n - off : FDS_PER_MSG;
+		char ctl[CMSG_SPACE(sizeof(int) * FDS_PER_MSG)] = {0}, c = 'F';
+		struct iovec io = {&c, 1};
+		struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl,
+				   .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int) * k);
+		memcpy(CMSG_DATA(h), fds + off, sizeof(int) * k);
+		if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+static int recv_layer_fds(int sock, int *fds, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		char ctl[CMSG_SPACE(sizeof(int) * FDS_PER_MSG)], c;
+		struct iovec io = {&c, 1};
+		struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+		struct cmsghdr *h;
+		size_t k;
+		errno = 0;
+		if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) != 1 || c != 'F' || (m.msg_flags & MSG_CTRUNC))
+			return -1;
+		h = CMSG_FIRSTHDR(&m);
+		if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			return -1;
+		k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (k == 0 || k > n - off)
+			return -1;
+		memcpy(fds + off, CMSG_DATA(h), sizeof(int) * k);
+		off += k;
+	}
+	return 0;
+}
+
+/*
+ * Root: each layer of the store becomes a detached, read-only tree whose ids
+ * are mapped through the sandbox's user namespace (an id-mapped mount), so
+ * the image's uid 0 is the sandbox's root on the host and no two sandboxes
+ * share host ids, while the store keeps one copy of every layer.
+ */
+static int make_layer_trees(const struct ns_boot *b, pid_t h, int *fds, msb_error *err)
+{
+	char path[64];
+	_cleanup_close_ int userns = -1;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)h);
+	userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0)
+		return msb_err_sys(err, errno, "open the sandbox's user namespace");
+	for (size_t i = 0; i < b->n_layers && r == 0; i++) {
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV |
+						   MOUNT_ATTR_NOSUID,
+				       .userns_fd = (uint64_t)userns};
+		fds[i] = (int)syscall(SYS_open_tree, AT_FDCWD, b->layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+										 AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+		if (fds[i] < 0)
+			r = msb_err_sys(err, errno, "open image layer %s (run `msb pull` again)", b->layers[i]);
+		else if (syscall(SYS_mount_setattr, fds[i], "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+			r = msb_err_sys(err, errno, "id-map image layer %s (the filesystem of $MSB_HOME must "
+						    "support id-mapped mounts: ext4, xfs, btrfs, tmpfs)",
+					b->layers[i]);
+	}
+	return r;
+}
+
 /* H: owns U1; forks P1 and writes U2's id map for it. Never returns. */
 static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 {
@@ -233,6 +311,8 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		fail(errfd, errno, "create user namespace (are user namespaces enabled?)");
 	if (sync_send(ssync, 'U') < 0 || sync_wait(ssync) < 0)
 		_exit(1); /* the supervisor reports why */
+	if (b->n_layers && !b->map.rootless && recv_layer_fds(ssync, b->layer_fds, b->n_layers) < 0)
+		fail(errfd, errno ? errno : EPROTO, "receive the image layers");
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		fail(errfd, errno, "become root of the user namespace");
 	/*
@@ -289,7 +369,7 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 
 int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 {
-	int ep[2], ss[2], r;
+	int ep[2], ss[2], r, *trees = NULL;
 	char msg[600];
 	ssize_t n;
 	pid_t h;
@@ -317,7 +397,21 @@ int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 			r = ns_cgroup_apply(b->cgroup_name, &b->limits, h, err);
 	} else
 		r = 0; /* the helper failed before unsharing; its message is on the error pipe */
+	if (r == 0 && b->n_layers && !b->map.rootless) {
+		trees = xmalloc(b->n_layers * sizeof(int));
+		for (size_t i = 0; i < b->n_layers; i++)
+			trees[i] = -1;
+		r = make_layer_trees(b, h, trees, err);
+	}
 	sync_send(ss[0], r == 0 ? 'G' : 'X');
+	if (trees) {
+		if (r == 0 && send_fds(ss[0], trees, b->n_layers) < 0)
+			r = msb_err_sys(err, errno, "hand the image layers to the sandbox");
+		for (size_t i = 0; i < b->n_layers; i++)
+			if (trees[i] >= 0)
+				close(trees[i]);
+		free(trees);
+	}
 	close(ss[0]);
 	/* the sandbox builds itself now; let the caller use the wait */
 	if (r == 0 && b->while_booting)

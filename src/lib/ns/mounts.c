@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/sysmacros.h>
+#include <linux/mount.h>
 
 #include "ns/ns.h"
 
@@ -178,6 +179,50 @@ static int mask_proc(const char **what)
 }
 
 /*
+ * An OCI image: the tmpfs at @lower holds g/, the generated layer on top
+ * (rootfs_oci_gen), and s/<i>, where each image layer is attached: as root
+ * the id-mapped tree the supervisor made (move_mount), rootless a bind of
+ * the store's directory. Overlay options name them relative to the cwd and
+ * list the top layer first.
+ */
+static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, size_t size, const char **what)
+{
+	char path[128];
+	size_t off;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/g", lower);
+	STEP(what, "create the generated layer", mkdir(path, 0755));
+	r = rootfs_oci_gen(path, b->hostname);
+	if (r < 0) {
+		*what = "write the generated layer";
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/s", lower);
+	STEP(what, "create the layer mount points", mkdir(path, 0700));
+	off = (size_t)snprintf(opts, size, "lowerdir=%s/g", lower);
+	for (size_t i = b->n_layers; i-- > 0;) {
+		snprintf(path, sizeof(path), "%s/s/%zu", lower, i);
+		STEP(what, "create a layer mount point", mkdir(path, 0755));
+		if (b->layer_fds && b->layer_fds[i] >= 0) {
+			STEP(what, "attach an image layer",
+			     syscall(SYS_move_mount, b->layer_fds[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH));
+			close(b->layer_fds[i]);
+		} else {
+			STEP(what, "bind an image layer", mount(b->layers[i], path, NULL, MS_BIND | MS_REC, NULL));
+		}
+		off += (size_t)snprintf(opts + off, off < size ? size - off : 0, ":%s", path);
+	}
+	off += (size_t)snprintf(opts + off, off < size ? size - off : 0, ",upperdir=%s,workdir=%s,userxattr",
+				strcmp(lower, "lower") ? "fs/u" : "upper", strcmp(lower, "lower") ? "fs/w" : "work");
+	if (off >= size) {
+		*what = "mount overlay root (too many image layers)";
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/*
  * Our cwd is the sandbox's fs/ directory (boot.c fchdir'd there before the
  * namespaces were created; unshare(CLONE_NEWNS) moved it to the new copy).
  * Overlay options are resolved relative to it: an fd from the host's mount
@@ -188,6 +233,7 @@ static int mount_root(const struct ns_boot *b, const char **what)
 {
 	const char *lower = "lower", *opts = "lowerdir=lower,upperdir=upper,workdir=work,userxattr";
 	const char *target = "merged";
+	char opts_oci[4096];
 	int r;
 
 	if (b->ephemeral) {
@@ -228,6 +274,11 @@ static int mount_root(const struct ns_boot *b, const char **what)
 			*what = "build the host image layer";
 			return r;
 		}
+	} else {
+		r = stage_layers(b, lower, opts_oci, sizeof(opts_oci), what);
+		if (r < 0)
+			return r;
+		opts = opts_oci;
 	}
 	STEP(what, "mount overlay root", mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts));
 	STEP(what, "enter new root", chdir(target));

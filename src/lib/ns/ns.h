@@ -70,6 +70,16 @@ struct ns_boot {
 	void (*while_booting)(void *arg);
 	void *while_booting_arg;
 	struct ns_limits limits;
+	/*
+	 * OCI image: the unpacked layers, bottom first, as absolute host paths.
+	 * As root, ns_boot_start() turns each into a read-only tree id-mapped
+	 * into the sandbox's user namespace (the store keeps the image's own
+	 * ids, the sandbox has a range of its own); rootless, the store already
+	 * holds them in the user's subordinate ids and they are bound as they are.
+	 */
+	const char *const *layers;
+	size_t n_layers;
+	int *layer_fds; /* n_layers slots, -1 = bind by path; filled in the helper */
 };
 
 /**
@@ -92,7 +102,9 @@ int ns_seccomp_install(const char **what);
 /* caps.c: limit the bounding set to the documented default set. */
 int ns_caps_limit(bool restricted);
 
-/* rootfs_host.c: the built-in `host` image. */
+/* rootfs_host.c: the built-in `host` image, and the files generated over an OCI image. */
+/* Write etc/hostname and etc/hosts into the (fresh, empty) directory @dir. -errno. */
+int rootfs_oci_gen(const char *dir, const char *hostname);
 /* Build the image's lower layer in directory @dir (a fresh tmpfs, inside the sandbox during boot). -errno. */
 int rootfs_host_build_lower(const char *dir, const char *hostname, bool multi_ids);
 int rootfs_host_write_etc(int etc_dirfd, const char *hostname, bool multi_ids);

@@ -131,3 +131,32 @@ int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 	r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
 	return r ? -EIO : 0;
 }
+
+/*
+ * Over an OCI image the runtime owns only the files that describe this
+ * sandbox. They sit in a small generated layer above the image's layers, so
+ * the image's own /etc shows through and the sandbox's edits (upper layer)
+ * still win.
+ */
+int rootfs_oci_gen(const char *dir, const char *hostname)
+{
+	char hosts[1024], hn[300];
+	int dfd, etc, r = 0;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (mkdirat(dfd, "etc", 0755) < 0 || (etc = openat(dfd, "etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	snprintf(hn, sizeof(hn), "%s\n", hostname);
+	r |= put(etc, "hostname", hn, 0644);
+	snprintf(hosts, sizeof(hosts),
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
+	r |= put(etc, "hosts", hosts, 0644);
+	close(etc);
+	close(dfd);
+	return r ? -EIO : 0;
+}
