@@ -4,7 +4,7 @@
 CC       ?= gcc
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := sqlite3 jansson
+PKGS     := sqlite3 jansson libcurl libssl libcrypto libarchive
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 WARN     := $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option) -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
             -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
@@ -22,7 +22,11 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 MSB_LIBS ?= -static -lsqlite3 -ljansson -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/lib/ns/*.c src/lib/net/*.c src/lib/image/*.c src/supervisor/*.c))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# msb is static; image pull/load/save (libcurl, libarchive) live in msb-image, the same CLI
+# linked dynamically, which msb execs for those commands (src/cli/image_io_exec.c)
+CLI_ALL  := $(sort $(wildcard src/cli/*.c))
+CLI_SRC  := $(filter-out src/cli/cmd_image_io.c,$(CLI_ALL))
+CLI_IMG_SRC := $(filter-out src/cli/image_io_exec.c,$(CLI_ALL))
 AGENT_SRC:= $(sort $(wildcard src/agent/*.c))
 # agentd links only the pure, libc-only pieces it shares with the host side
 AGENT_SHARED := src/lib/proto.c src/lib/util.c
@@ -30,9 +34,10 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_IMG_OBJ := $(CLI_IMG_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/msb $(BUILD)/agentd $(BUILD)/libmsb.a $(BUILD)/libmsb.so
+all: $(BUILD)/msb $(BUILD)/msb-image $(BUILD)/agentd $(BUILD)/libmsb.a $(BUILD)/libmsb.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +65,10 @@ $(BUILD)/msb: $(CLI_OBJ) $(BUILD)/libmsb.a
 	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmsb.a $(MSB_LIBS) $(LDFLAGS) >$@.log 2>&1; s=$$?; \
 		grep -v -e "statically linked applications requires" -e "in function .unixDlOpen" $@.log; \
 		rm -f $@.log; exit $$s
+
+$(BUILD)/msb-image: $(CLI_IMG_OBJ) $(BUILD)/libmsb.a
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $(CLI_IMG_OBJ) $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
 
 # agentd: static, no dependency beyond libc, never sanitized (it is PID 1 in the sandbox)
 AGENT_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
@@ -103,7 +112,7 @@ quickstart: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/msb $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(BUILD)/msb $(DESTDIR)$(PREFIX)/bin/msb
-	install -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/lib/msb/agentd
+	install -m 0755 $(BUILD)/agentd $(BUILD)/msb-image $(DESTDIR)$(PREFIX)/lib/msb/
 	install -m 0644 $(BUILD)/libmsb.a $(BUILD)/libmsb.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/msb.h $(DESTDIR)$(PREFIX)/include/msb.h
 
@@ -114,4 +123,4 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 .PHONY: all unit deps asan fuzz integration check quickstart install format clean
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CLI_IMG_OBJ:.o=.d)

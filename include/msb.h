@@ -260,6 +260,56 @@ int msb_parse_rlimit(const char *s, struct msb_rlimit *out, msb_error *err);
 int msb_policy_check(const char *const *flags, const char *const *values, size_t n, const char *dest,
 		     const char *name, int ingress, char **report, msb_error *err);
 
+/*
+ * Images (docs/images.md). References follow the docker grammar: `python`
+ * is docker.io/library/python:latest. The store lives in $MSB_HOME/images.
+ */
+typedef struct msb_image_info {
+	char *reference;      /* canonical reference */
+	char *digest;         /* manifest digest, "sha256:<hex>" */
+	uint64_t size_bytes;  /* compressed size of the layers */
+	char *architecture;
+	char *os;
+	unsigned layer_count;
+	int64_t created_at;   /* unix seconds, when it entered the store */
+	char *record_json;    /* the stored record: config, layers, raw manifest and config */
+} msb_image_info;
+void msb_image_info_clear(msb_image_info *info);
+/* A cached image by reference; MSB_ERR_NOT_FOUND "image not found: REF" when absent. */
+int msb_image_get(msb_ctx *ctx, const char *ref, msb_image_info *out, msb_error *err);
+/* All cached images, newest first; free with msb_image_list_free. */
+int msb_image_list(msb_ctx *ctx, msb_image_info **out, size_t *n, msb_error *err);
+void msb_image_list_free(msb_image_info *list, size_t n);
+/* Remove a reference, and the layers no other image or sandbox uses. Refused (MSB_ERR_STATE) while a sandbox uses it, unless @force. */
+int msb_image_remove(msb_ctx *ctx, const char *ref, int force, msb_error *err);
+/* Remove images no sandbox uses (@all) or only unreferenced data (!@all). */
+int msb_image_prune(msb_ctx *ctx, int all, size_t *images_removed, size_t *layers_removed, msb_error *err);
+
+enum msb_pull_policy { MSB_PULL_IF_MISSING = 0, MSB_PULL_ALWAYS, MSB_PULL_NEVER };
+typedef struct msb_pull_opts {
+	int policy;           /* enum msb_pull_policy */
+	int insecure;         /* plain HTTP to the reference's registry */
+	const char *platform; /* "os/arch[/variant]", NULL = this host */
+	/* progress: @what is "resolve", "download", "unpack", "done"; layer index or -1 */
+	void (*progress)(void *arg, const char *what, int layer, int n_layers, uint64_t done, uint64_t total);
+	void *progress_arg;
+} msb_pull_opts;
+/*
+ * Pull an image into the store (registry API over HTTPS, every blob and
+ * layer verified). @out (may be NULL) receives the stored image. Needs the
+ * full libmsb (libcurl, libarchive); the static msb binary runs `msb-image`.
+ */
+int msb_image_pull(msb_ctx *ctx, const char *ref, const msb_pull_opts *opts, msb_image_info *out, msb_error *err);
+/* Import a docker-archive or OCI-layout tar read from @fd; @tags name the first image. *refs: what was stored. */
+int msb_image_load(msb_ctx *ctx, int fd, const char *const *tags, size_t n_tags, char ***refs, size_t *n_refs,
+		   msb_error *err);
+/* Export images as a tar to @fd: docker-archive (@oci = 0) or OCI layout, uncompressed layers. */
+int msb_image_save(msb_ctx *ctx, const char *const *refs, size_t n, int oci, int fd, msb_error *err);
+/* Registry credentials, stored in $MSB_HOME/secrets/registries (0600). */
+int msb_registry_login(msb_ctx *ctx, const char *registry, const char *username, const char *password,
+		       msb_error *err);
+int msb_registry_logout(msb_ctx *ctx, const char *registry, msb_error *err);
+
 /* Entry point of the per-sandbox supervisor process (the hidden `msb sandbox` command). */
 int msb_supervisor_main(int argc, char **argv);
 

@@ -87,6 +87,18 @@ int cmd_rm(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_touch(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_image(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
+int cmd_rmi(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_save(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
+/* Pull @ref into the store (through msb-image in the static binary). 0, or -1 after printing why. */
+int cli_pull_image(const char *ref, bool quiet, bool insecure);
+void cli_format_size(uint64_t bytes, char out[32]);
 
 /* table.c: aligned tables with 4 spaces between columns. */
 struct table {

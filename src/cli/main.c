@@ -42,6 +42,13 @@ static const struct cli_cmd commands[] = {
 	{"logs", NULL, cmd_logs, "Show captured output from a sandbox.", false},
 	{"inspect", NULL, cmd_inspect, "Show detailed sandbox configuration and status.", false},
 	{"policy", NULL, cmd_policy, "Explain which network rule decides a destination (policy check).", false},
+	{"pull", NULL, cmd_pull, "Download an image from a registry.", false},
+	{"image", NULL, cmd_image, "Manage cached images.", false},
+	{"images", NULL, cmd_images, "List cached images.", true},
+	{"rmi", NULL, cmd_rmi, "Remove cached images.", true},
+	{"load", NULL, cmd_load, "Load an image archive from tar.", false},
+	{"save", NULL, cmd_save, "Save cached images to a tar archive.", false},
+	{"registry", NULL, cmd_registry, "Manage registry credentials.", false},
 	{"sandbox", NULL, cmd_sandbox, "Run the sandbox process (internal).", true},
 };
 
