@@ -233,7 +233,7 @@ static int check_realm(const char *realm, msb_error *err)
 	return 0;
 }
 
-int reg_challenge_parse(const char *s, size_t len, struct reg_challenge *out, msb_error *err)
+static int challenge_parse_do(const char *s, size_t len, struct reg_challenge *out, msb_error *err)
 {
 	struct cur c = {s, s + len};
 	struct reg_challenge tmp;
@@ -266,10 +266,8 @@ int reg_challenge_parse(const char *s, size_t len, struct reg_challenge *out, ms
 		/* parse into a scratch struct; keep it when it beats what we have */
 		memset(&tmp, 0, sizeof(tmp));
 		r = parse_params(&c, kind ? &tmp : NULL, err);
-		if (r < 0) {
-			memset(out, 0, sizeof(*out));
+		if (r < 0)
 			return r;
-		}
 		if (kind == REG_AUTH_NONE || out->scheme == REG_AUTH_BEARER ||
 		    (out->scheme == REG_AUTH_BASIC && kind == REG_AUTH_BASIC))
 			continue;
@@ -279,15 +277,19 @@ int reg_challenge_parse(const char *s, size_t len, struct reg_challenge *out, ms
 	if (out->scheme == REG_AUTH_NONE)
 		return msb_err_set(err, MSB_ERR_UNSUPPORTED, 0,
 				   "the registry asks for an authentication scheme msb does not speak (only Basic and Bearer)");
-	if (out->scheme == REG_AUTH_BEARER) {
-		r = out->realm[0] ? check_realm(out->realm, err)
-				  : msb_err_set(err, MSB_ERR_INVALID, 0, "WWW-Authenticate: Bearer challenge without a realm");
-		if (r < 0) {
-			memset(out, 0, sizeof(*out));
-			return r;
-		}
-	}
+	if (out->scheme == REG_AUTH_BEARER)
+		return out->realm[0] ? check_realm(out->realm, err)
+				     : msb_err_set(err, MSB_ERR_INVALID, 0, "WWW-Authenticate: Bearer challenge without a realm");
 	return 0;
+}
+
+int reg_challenge_parse(const char *s, size_t len, struct reg_challenge *out, msb_error *err)
+{
+	int r = challenge_parse_do(s, len, out, err);
+
+	if (r < 0)
+		memset(out, 0, sizeof(*out));
+	return r;
 }
 
 /* host[:port] as the reference grammar allows it: domain, IPv4 or [IPv6], optional port. */
