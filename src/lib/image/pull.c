@@ -29,12 +29,14 @@
 
 #include "image/creds.h"
 #include "image/imgstore.h"
+#include "image/install.h"
 #include "image/manifest.h"
 #include "image/ref.h"
 #include "image/registry.h"
 #include "image/unpack.h"
 #include "ns/ns.h"
 #include "sandbox.h"
+#include "sha256.h"
 
 #define INDEX_DEPTH_MAX 2
 
@@ -243,46 +245,55 @@ static void remove_tmp(int images_fd, const char *name)
 	}
 }
 
-static int unpack_one(struct pull *p, size_t i, msb_error *err)
+int img_layer_install(int images_fd, int blob_fd, int compression, const char *diff_id, msb_error *err)
 {
-	const struct img_layer *l = &p->m->layers[i];
-	const char *diff_id = p->cfg->diff_ids[i], *hex = imgstore_hex(l->desc.digest);
-	char blob[128], dir[160], final[128];
-	struct unpack_job job = {.diff_id = diff_id, .compression = l->compression};
+	char dir[160], tmp[176], final[128];
+	struct unpack_job job = {.diff_id = diff_id, .compression = compression, .blob_fd = blob_fd};
 	int r;
 
-	snprintf(blob, sizeof(blob), "tmp/%s.blob", hex);
+	if (!img_digest_valid(diff_id))
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "bad layer diff_id");
+	if (layer_present(images_fd, diff_id))
+		return 0;
 	snprintf(dir, sizeof(dir), "unpack-%s-%d", imgstore_hex(diff_id), (int)getpid());
-	remove_tmp(p->images_fd, dir);
-	job.blob_fd = openat(p->images_fd, blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (job.blob_fd < 0)
-		return msb_err_sys(err, errno, "open downloaded layer %s", l->desc.digest);
-	snprintf(final, sizeof(final), "tmp/%s", dir);
-	if (mkdirat(p->images_fd, final, 0755) < 0 ||
-	    (job.dest_fd = openat(p->images_fd, final, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		r = msb_err_sys(err, errno, "create a directory to unpack layer %s", diff_id);
-		close(job.blob_fd);
-		return r;
-	}
-	progress(p, "unpacking", (int)i, 0, (uint64_t)l->desc.size);
+	remove_tmp(images_fd, dir);
+	snprintf(tmp, sizeof(tmp), "tmp/%s", dir);
+	if (mkdirat(images_fd, tmp, 0755) < 0 ||
+	    (job.dest_fd = openat(images_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return msb_err_sys(err, errno, "create a directory to unpack layer %s", diff_id);
 	r = unpack_as_owner(&job, err);
-	close(job.blob_fd);
 	close(job.dest_fd);
 	if (r < 0) {
-		msb_err_wrap(err, "layer %zu (%s)", i + 1, l->desc.digest);
-		remove_tmp(p->images_fd, dir);
+		remove_tmp(images_fd, dir);
 		return r;
 	}
 	/* content durable before the name that vouches for it */
-	syncfs(p->images_fd);
-	snprintf(blob, sizeof(blob), "layers/%s", imgstore_hex(diff_id));
-	if (renameat(p->images_fd, final, p->images_fd, blob) < 0 && !layer_present(p->images_fd, diff_id)) {
+	syncfs(images_fd);
+	snprintf(final, sizeof(final), "layers/%s", imgstore_hex(diff_id));
+	if (renameat(images_fd, tmp, images_fd, final) < 0 && !layer_present(images_fd, diff_id)) {
 		r = msb_err_sys(err, errno, "store layer %s", diff_id);
-		remove_tmp(p->images_fd, dir);
+		remove_tmp(images_fd, dir);
 		return r;
 	}
-	remove_tmp(p->images_fd, dir); /* only if the rename lost a race */
-	snprintf(blob, sizeof(blob), "tmp/%s.blob", hex);
+	remove_tmp(images_fd, dir); /* only there if the rename lost a race */
+	return 0;
+}
+
+static int unpack_one(struct pull *p, size_t i, msb_error *err)
+{
+	const struct img_layer *l = &p->m->layers[i];
+	char blob[128];
+	int fd, r;
+
+	snprintf(blob, sizeof(blob), "tmp/%s.blob", imgstore_hex(l->desc.digest));
+	fd = openat(p->images_fd, blob, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return msb_err_sys(err, errno, "open downloaded layer %s", l->desc.digest);
+	progress(p, "unpacking", (int)i, 0, (uint64_t)l->desc.size);
+	r = img_layer_install(p->images_fd, fd, l->compression, p->cfg->diff_ids[i], err);
+	close(fd);
+	if (r < 0)
+		return msb_err_wrap(err, "layer %zu (%s)", i + 1, l->desc.digest);
 	unlinkat(p->images_fd, blob, 0);
 	progress(p, "done", (int)i, (uint64_t)l->desc.size, (uint64_t)l->desc.size);
 	return 0;
@@ -367,10 +378,6 @@ static json_t *opt_str(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
-
-json_t *img_record_new(const char *manifest_digest, const char *raw_manifest, size_t manifest_len,
-		       const char *raw_config, size_t config_len, const struct img_manifest *m,
-		       const struct img_config *c);
 
 json_t *img_record_new(const char *manifest_digest, const char *raw_manifest, size_t manifest_len,
 		       const char *raw_config, size_t config_len, const struct img_manifest *m,
