@@ -4,7 +4,7 @@
 CC       ?= gcc
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := sqlite3 jansson
+PKGS     := sqlite3 jansson libarchive libcrypto
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 WARN     := $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option) -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
             -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
