@@ -319,7 +319,8 @@ static int pk_tree(struct pk_ctx *c, int dfd, char *path, size_t plen, unsigned 
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), pk_strcmp);
+	if (n)
+		qsort(names, n, sizeof(*names), pk_strcmp);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		int len = snprintf(path + plen, IMG_TAR_PATH_MAX - plen, "%s%s", plen ? "/" : "", names[i]);
 		if (len < 0 || plen + (size_t)len >= IMG_TAR_PATH_MAX)

@@ -731,7 +731,8 @@ static int up_dir_cmp(const void *a, const void *b)
 /* Mode and times of every directory entry, deepest first; ones replaced since are skipped. */
 static int up_finish_dirs(struct up_ctx *c)
 {
-	qsort(c->dirs, c->ndirs, sizeof(*c->dirs), up_dir_cmp);
+	if (c->ndirs)
+		qsort(c->dirs, c->ndirs, sizeof(*c->dirs), up_dir_cmp);
 	for (size_t i = 0; i < c->ndirs; i++) {
 		struct up_dir *d = &c->dirs[i];
 		_cleanup_close_ int fd = up_open_dir(c->dest, d->path, O_RDONLY);
