@@ -120,10 +120,83 @@ static bool sandbox_exists(const char *name, int *status)
 	return true;
 }
 
+/*
+ * Make sure an OCI image is in the store, per --pull (spec/cli.md §3.1):
+ * if-missing pulls only what is not cached (and then touches no network),
+ * always re-resolves, never refuses to pull.
+ */
+static int ensure_image(const struct cli_args *a, const char *image)
+{
+	msb_image_info im;
+	msb_error err = {0};
+	int policy = PARSE_PULL_IF_MISSING;
+
+	if (strcmp(image, "host") == 0 || image[0] == '.' || image[0] == '/')
+		return 0;
+	if (cli_get(a, O_PULL))
+		policy = parse_pull_policy(cli_get(a, O_PULL), NULL);
+	if (policy != PARSE_PULL_ALWAYS) {
+		if (msb_image_get(cli_ctx(), image, &im, &err) == 0) {
+			msb_image_info_clear(&im);
+			return 0;
+		}
+		if (err.code != MSB_ERR_NOT_FOUND || policy == PARSE_PULL_NEVER) {
+			if (policy == PARSE_PULL_NEVER && err.code == MSB_ERR_NOT_FOUND)
+				cli_errorf("image not found: %s (not pulled: the pull policy is never)", image);
+			else
+				cli_error(&err);
+			return -1;
+		}
+	}
+	return cli_pull_image(image, !isatty(STDERR_FILENO), false);
+}
+
+/*
+ * The default command of an image: ENTRYPOINT + CMD, or ENTRYPOINT + the
+ * given args (spec/cli.md §3.1). Strings from the JSON are copied; the
+ * command line's are borrowed (msb exits soon after: not freed).
+ */
+static char **resolve_argv(const json_t *entry, const json_t *cmd, const char *ep_override, char **rest, int nrest,
+			   int *n)
+{
+	char **v = calloc(json_array_size(entry) + json_array_size(cmd) + (size_t)nrest + 2, sizeof(char *));
+	size_t i;
+	json_t *x;
+	int k = 0;
+
+	if (ep_override)
+		v[k++] = (char *)ep_override;
+	else
+		json_array_foreach(entry, i, x) if (json_string_value(x)) v[k++] = strdup(json_string_value(x));
+	if (nrest)
+		for (int j = 0; j < nrest; j++)
+			v[k++] = rest[j];
+	else if (!ep_override)
+		json_array_foreach(cmd, i, x) if (json_string_value(x)) v[k++] = strdup(json_string_value(x));
+	*n = k;
+	return v;
+}
+
+static json_t *image_config(const char *image)
+{
+	msb_image_info im;
+	json_t *rec, *cfg;
+	if (strcmp(image, "host") == 0 || msb_image_get(cli_ctx(), image, &im, NULL) < 0)
+		return NULL;
+	rec = json_loads(im.record_json, 0, NULL);
+	msb_image_info_clear(&im);
+	cfg = json_incref(json_object_get(rec, "config"));
+	json_decref(rec);
+	return cfg;
+}
+
 static int create_from(const struct cli_args *a, const char *image, bool ephemeral, char **cmd, int ncmd,
 		       char name[MSB_NAME_MAX + 1])
 {
-	msb_config *cfg = sandbox_opts_config(a, image);
+	msb_config *cfg;
+	if (ensure_image(a, image) < 0)
+		return EXIT_MSB;
+	cfg = sandbox_opts_config(a, image);
 	msb_error err = {0};
 	char note[600];
 	int r;
@@ -199,7 +272,8 @@ int cmd_run(int argc, char **argv)
 	uint64_t timeout = 0;
 	msb_error err = {0};
 	bool ephemeral, started_here = true, interactive;
-	int status = 0, r, owner_fd = -1;
+	int status = 0, r, owner_fd = -1, run_argc = 0;
+	char **run_argv = NULL;
 
 	cli_parse(argc, argv, run_opts, sizeof(run_opts) / sizeof(run_opts[0]), &a, RUN_USAGE);
 	if (a.npos > 1)
@@ -218,18 +292,6 @@ int cmd_run(int argc, char **argv)
 			cli_error(&err);
 			return EXIT_MSB;
 		}
-	}
-	/*
-	 * --entrypoint replaces the image's ENTRYPOINT (the built-in image has
-	 * none); arguments after -- are appended to it.
-	 */
-	if (cli_get(&a, O_ENTRYPOINT)) {
-		char **cmd = calloc((size_t)a.nrest + 2, sizeof(char *));
-		cmd[0] = (char *)cli_get(&a, O_ENTRYPOINT);
-		for (int i = 0; i < a.nrest; i++)
-			cmd[i + 1] = a.rest[i];
-		a.rest = cmd;
-		a.nrest++;
 	}
 	ephemeral = !cli_has(&a, O_NAME);
 	if (!ephemeral && !cli_has(&a, O_REPLACE) && !cli_has(&a, O_REPLACE_TIMEOUT) &&
@@ -253,8 +315,21 @@ int cmd_run(int argc, char **argv)
 		}
 	} else {
 		bool detach = cli_has(&a, O_DETACH);
-		r = create_from(&a, a.npos ? a.pos[0] : "host", ephemeral && !detach, detach ? a.rest : NULL,
-				detach ? a.nrest : 0, name);
+		const char *image = a.npos ? a.pos[0] : "host";
+		char **dv = NULL;
+		int dn = 0;
+		if (detach) {
+			/* the background workload: the resolved command, or the image's ENTRYPOINT + CMD */
+			json_t *ic;
+			if (ensure_image(&a, image) < 0)
+				return EXIT_PRESTART;
+			ic = image_config(image);
+			dv = resolve_argv(json_object_get(ic, "entrypoint"), json_object_get(ic, "cmd"),
+					  cli_get(&a, O_ENTRYPOINT), a.rest, a.nrest, &dn);
+			json_decref(ic);
+		}
+		r = create_from(&a, image, ephemeral && !detach, dv, dn, name);
+		free(dv);
 		if (r)
 			return r == EXIT_MSB ? EXIT_PRESTART : r;
 		if (detach) {
@@ -269,9 +344,21 @@ int cmd_run(int argc, char **argv)
 	s.opts.rlimits = rl;
 	s.timeout_s = timeout;
 	s.timeout_msg = "command timed out";
-	if (a.nrest) {
-		s.opts.argv = (const char *const *)a.rest;
-		s.opts.argc = (size_t)a.nrest;
+	{
+		/* explicit args replace CMD and keep ENTRYPOINT; none: the image's ENTRYPOINT + CMD */
+		msb_sandbox_info info;
+		json_t *sc = NULL;
+		if (msb_get(cli_ctx(), name, &info, NULL) == 0) {
+			sc = info.config_json ? json_loads(info.config_json, 0, NULL) : NULL;
+			msb_sandbox_info_clear(&info);
+		}
+		run_argv = resolve_argv(json_object_get(sc, "image_entrypoint"), json_object_get(sc, "image_cmd"),
+					cli_get(&a, O_ENTRYPOINT), a.rest, a.nrest, &run_argc);
+		json_decref(sc);
+	}
+	if (run_argc) {
+		s.opts.argv = (const char *const *)run_argv;
+		s.opts.argc = (size_t)run_argc;
 		s.opts.tty = interactive || cli_has(&a, O_TTY);
 		s.forward_stdin = interactive;
 		status = cli_run_session(&s);
