@@ -4,7 +4,7 @@
 CC       ?= gcc
 BUILD    ?= build
 PREFIX   ?= /usr/local
-PKGS     := sqlite3 jansson libcurl libcrypto
+PKGS     := sqlite3 jansson libcurl libssl libcrypto
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 WARN     := $(if $(findstring clang,$(CC)),-Wno-unknown-warning-option) -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wpointer-arith -Wcast-align -Wwrite-strings \
             -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wno-unused-parameter -Wno-format-truncation \
@@ -72,6 +72,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmsb.a tests/unit/tap.h
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
 
+# the registry client against a real docker-registry on 127.0.0.1 (tests/registry/test_client.sh)
+$(BUILD)/tests/regget: tests/registry/regget.c $(BUILD)/libmsb.a
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
+
+registry-test: $(BUILD)/tests/regget
+	@tests/registry/test_client.sh $(BUILD)/tests/regget
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
 
@@ -113,5 +122,5 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit deps asan fuzz integration check quickstart install format clean
+.PHONY: all unit registry-test deps asan fuzz integration check quickstart install format clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
