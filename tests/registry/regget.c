@@ -158,6 +158,10 @@ int main(int argc, char **argv)
 	}
 	reg_client_free(c);
 	close(dfd);
+	while (nb--) {
+		free(blobs[nb].digest);
+		free(blobs[nb].media_type);
+	}
 	if (r < 0)
 		return fail(&err);
 	printf("ok\n");

@@ -8,6 +8,10 @@
 #
 #   tests/registry/test_client.sh [REGGET]       (make registry-test builds REGGET)
 #
+# Under ASan + UBSan: make BUILD=build-asan CC=clang SAN="-fsanitize=address,undefined" \
+#   MSB_LIBS="$(pkg-config --libs sqlite3 jansson libcurl libssl libcrypto)" build-asan/tests/regget
+# then pass build-asan/tests/regget.
+#
 # Covers: anonymous pull over HTTP (OCI and Docker v2 manifests, by tag and by
 # digest), 404, connection refused, HTTPS with a test CA (and without it),
 # htpasswd Basic auth (right, wrong and missing password), Bearer token auth,
