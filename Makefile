@@ -81,6 +81,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmsb.a tests/unit/tap.h
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
 
+# the registry client against a real docker-registry on 127.0.0.1 (tests/registry/test_client.sh)
+$(BUILD)/tests/regget: tests/registry/regget.c $(BUILD)/libmsb.a
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libmsb.a $(PKG_LIBS) $(LDFLAGS)
+
+registry-test: $(BUILD)/tests/regget
+	@tests/registry/test_client.sh $(BUILD)/tests/regget
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
 
@@ -122,5 +131,5 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all unit deps asan fuzz integration check quickstart install format clean
+.PHONY: all unit registry-test deps asan fuzz integration check quickstart install format clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(CLI_IMG_OBJ:.o=.d)

@@ -393,11 +393,10 @@ static int curl_error(struct reg_client *c, const struct xfer *x, CURLcode rc, c
 				   detail);
 	if (curl_is_tls_error(rc))
 		return msb_err_set(err, MSB_ERR_SYSTEM, 0,
-				   "TLS connection to registry %s failed: %s; if it uses a private CA, add the CA to the "
-				   "registry CA file%s%s%s, if it serves plain HTTP, mark it insecure in the registry "
-				   "settings",
+				   "TLS connection to registry %s failed: %s; if it uses a private CA, add the CA to "
+				   "registries.ca_certs%s%s%s; if it serves plain HTTP, set registries.hosts.%s.insecure",
 				   c->registry, detail, c->ca_file ? " (now " : "", c->ca_file ? c->ca_file : "",
-				   c->ca_file ? ")" : "");
+				   c->ca_file ? ")" : "", c->registry);
 	return msb_err_set(err, MSB_ERR_SYSTEM, 0, "%s from registry %s failed: %s", what, c->registry, detail);
 }
 
