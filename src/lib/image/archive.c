@@ -226,12 +226,15 @@ static int store_image(struct spool *sp, const char *name, const char *manifest_
 
 /* Install the layers of @m (files opened by @open_layer) against the config's diff_ids. */
 static int install_layers(struct spool *sp, const struct img_manifest *m, const struct img_config *c,
-			  const char *const *paths, bool verify_blob, msb_error *err)
+			  const char *const *paths, bool verify_blob, int64_t *sizes, msb_error *err)
 {
 	for (size_t i = 0; i < c->n_diff_ids; i++) {
 		int fd = spool_open(sp, paths[i], err), r;
+		struct stat st;
 		if (fd < 0)
 			return fd;
+		if (sizes && fstat(fd, &st) == 0)
+			sizes[i] = st.st_size;
 		if (verify_blob) {
 			char got[IMG_DIGEST_LEN + 1];
 			uint64_t size;
@@ -272,6 +275,7 @@ static int load_docker(struct spool *sp, const char *const *tags, size_t n_tags,
 		struct img_manifest m = {.media_type = IMG_MT_DOCKER_MANIFEST};
 		char *raw_c = NULL, *raw_m = NULL, cdig[IMG_DIGEST_LEN + 1], mdig[IMG_DIGEST_LEN + 1];
 		const char **paths;
+		int64_t *sizes = NULL;
 		size_t clen, j, n = json_array_size(layers);
 		json_t *mj;
 
@@ -285,9 +289,10 @@ static int load_docker(struct spool *sp, const char *const *tags, size_t n_tags,
 			r = msb_err_set(err, MSB_ERR_INVALID, 0, "docker archive image %zu: %zu layers but %zu diff_ids", i,
 					n, c->n_diff_ids);
 		paths = xcalloc(n + 1, sizeof(char *));
+		sizes = xcalloc(n + 1, sizeof(int64_t));
 		json_array_foreach(layers, j, l) paths[j] = json_string_value(l) ?: "";
 		if (r == 0)
-			r = install_layers(sp, &m, c, paths, false, err);
+			r = install_layers(sp, &m, c, paths, false, sizes, err);
 		if (r == 0) {
 			/* a Docker v2 manifest describing the image as stored: uncompressed layers = their diff_ids */
 			mem_sha256(raw_c, clen, cdig);
@@ -298,16 +303,13 @@ static int load_docker(struct spool *sp, const char *const *tags, size_t n_tags,
 				       IMG_MT_DOCKER_MANIFEST_STR, "config", "mediaType", IMG_MT_DOCKER_CONFIG_STR, "digest",
 				       cdig, "size", (json_int_t)clen, "layers");
 			for (j = 0; j < n; j++) {
-				char p[160];
-				struct stat st = {0};
-				snprintf(p, sizeof(p), "layers/%s", imgstore_hex(c->diff_ids[j]));
 				m.layers[j].desc = (struct img_descriptor){(char *)"application/vnd.docker.image.rootfs.diff.tar",
-									   c->diff_ids[j], 0};
-				fstatat(sp->images_fd, p, &st, 0);
+									   c->diff_ids[j], sizes[j]};
+				m.total_size += (uint64_t)sizes[j];
 				json_array_append_new(json_object_get(mj, "layers"),
 						      json_pack("{s:s, s:s, s:I}", "mediaType",
 								m.layers[j].desc.media_type, "digest", c->diff_ids[j],
-								"size", (json_int_t)0));
+								"size", (json_int_t)sizes[j]));
 			}
 			raw_m = json_dumps(mj, JSON_COMPACT);
 			json_decref(mj);
@@ -327,6 +329,7 @@ static int load_docker(struct spool *sp, const char *const *tags, size_t n_tags,
 			free(m.layers);
 		}
 		free(paths);
+		free(sizes);
 		free(raw_c);
 		free(raw_m);
 		img_config_free(c);
@@ -357,7 +360,7 @@ static int load_oci_manifest(struct spool *sp, const char *digest, const char *n
 		paths = xcalloc(m->n_layers + 1, sizeof(char *));
 		for (size_t i = 0; i < m->n_layers; i++)
 			paths[i] = xasprintf("blobs/sha256/%s", imgstore_hex(m->layers[i].desc.digest));
-		r = install_layers(sp, m, c, paths, true, err);
+		r = install_layers(sp, m, c, paths, true, NULL, err);
 		for (size_t i = 0; i < m->n_layers; i++)
 			free((char *)paths[i]);
 		free(paths);

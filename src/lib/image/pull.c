@@ -89,10 +89,15 @@ static void registry_settings(struct pull *p, bool *insecure, char **ca_file)
 	}
 }
 
-static int connect_registry(struct pull *p, msb_error *err)
+static bool loopback_registry(const char *host)
+{
+	return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.", 4) == 0 || strncmp(host, "[::1]", 5) == 0;
+}
+
+static int connect_registry(struct pull *p, bool insecure, msb_error *err)
 {
 	struct reg_opts ro = {.registry = img_ref_api_host(&p->ref),
-			      .insecure = p->o && p->o->insecure,
+			      .insecure = insecure || (p->o && p->o->insecure),
 			      .user_agent = "msb/" MSB_VERSION,
 			      .parallel = REG_PARALLEL_DEFAULT,
 			      .progress = blob_progress,
@@ -427,9 +432,12 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 {
 	struct pull p = {.ctx = ctx, .o = o, .images_fd = -1};
 	int policy = o ? o->policy : MSB_PULL_IF_MISSING, pull_lock = -1, ref_lock = -1, r;
+	msb_error local = {0};
 	char key[2 * 32 + 1];
 	json_t *rec = NULL;
 
+	if (!err)
+		err = &local;
 	if (out)
 		memset(out, 0, sizeof(*out));
 	r = img_ref_parse(text, &p.ref, err);
@@ -461,9 +469,17 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 		goto out;
 	}
 	progress(&p, "resolve", -1, 0, 0);
-	r = connect_registry(&p, err);
+	r = connect_registry(&p, false, err);
 	if (r == 0)
 		r = fetch_manifest(&p, err);
+	if (r < 0 && loopback_registry(p.ref.registry) && !(o && o->insecure) && strstr(err->msg, "TLS connection")) {
+		/* like docker: a registry on this machine may speak plain HTTP */
+		reg_client_free(p.client);
+		p.client = NULL;
+		r = connect_registry(&p, true, err);
+		if (r == 0)
+			r = fetch_manifest(&p, err);
+	}
 	if (r == 0)
 		r = reg_get_blob_mem(p.client, p.ref.repository, &p.m->config, IMG_CONFIG_MAX, &p.config_raw,
 				     &p.config_len, err);
