@@ -155,6 +155,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
 	const char *v;
 
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a redirect or 100) */
+		x->started = false;
 		x->www_auth.len = 0;
 		free(x->content_type);
 		x->content_type = NULL;
