@@ -68,7 +68,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.path == "/v2/test/r/blobs/" + CONFIG_DIGEST:
             return self.send(200, CONFIG)
         if self.path == "/v2/test/r/blobs/" + DIGEST:
-            return self.send(307, b"", [("Location", "http://127.0.0.2:%d/storage/%s" % (PORT, DIGEST))])
+            return self.send(307, b"redirecting to storage\n", [("Location", "http://127.0.0.2:%d/storage/%s" % (PORT, DIGEST))])
         return self.send(404, b'{"errors":[{"code":"NOT_FOUND","message":"no such thing"}]}')
 
 

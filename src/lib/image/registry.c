@@ -155,6 +155,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
 	const char *v;
 
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a redirect or 100) */
+		x->started = false;
 		x->www_auth.len = 0;
 		free(x->content_type);
 		x->content_type = NULL;
@@ -1116,8 +1117,14 @@ int reg_get_blobs(struct reg_client *c, const char *repository, const struct img
 	int r = 0;
 
 	for (i = 0; i < n; i++) {
+		size_t k;
 		if (desc_check(&descs[i], IMG_LAYER_SIZE_MAX, err) < 0)
 			return -MSB_ERR_INVALID;
+		for (k = 0; k < i; k++) /* two transfers must never append to one part file */
+			if (part_names[k] && part_names[i] && strcmp(part_names[k], part_names[i]) == 0)
+				return msb_err_set(err, MSB_ERR_INVALID, 0,
+						   "blobs %zu and %zu share the part file %s; pass each blob once", k, i,
+						   part_names[i]);
 		if (!part_names[i] || !final_names[i] || !*part_names[i] || !*final_names[i] ||
 		    strcmp(part_names[i], final_names[i]) == 0)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "blob %s: part and final file names must differ",

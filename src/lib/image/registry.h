@@ -30,6 +30,9 @@
  * re-hashes them and asks for the rest with "Range: bytes=N-"; a 200 answer
  * (the server ignored the range) truncates the part file and starts over.
  * Bytes beyond the descriptor's size abort the transfer.
+ *
+ * A client holds one cached credential and one connection for serial
+ * requests: use it from one thread at a time.
  */
 #ifndef MSB_IMAGE_REGISTRY_H
 #define MSB_IMAGE_REGISTRY_H
@@ -143,7 +146,7 @@ int reg_get_blob_mem(struct reg_client *c, const char *repository, const struct 
  * reg_get_blobs() - download blobs into files, in parallel, verified.
  * @c: the client
  * @repository: the repository
- * @descs: @n descriptors; sizes must be within IMG_LAYER_SIZE_MAX
+ * @descs: @n descriptors; sizes must be within IMG_LAYER_SIZE_MAX; each blob once
  * @n: number of blobs
  * @dirfd: directory for the part and final files
  * @part_names: per blob, the name of its part file in @dirfd; an existing
