@@ -111,6 +111,7 @@ check: deps
 	@scripts/check-exports.sh $(BUILD)/libmsb.so
 	$(MAKE) unit
 	$(MAKE) asan
+	$(MAKE) registry-test
 	@if [ -x scripts/fuzz.sh ]; then scripts/fuzz.sh smoke; fi
 	@scripts/integration.sh
 
