@@ -473,12 +473,15 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 	if (r == 0)
 		r = fetch_manifest(&p, err);
 	if (r < 0 && loopback_registry(p.ref.registry) && !(o && o->insecure) && strstr(err->msg, "TLS connection")) {
-		/* like docker: a registry on this machine may speak plain HTTP */
+		/* like docker: a registry on this machine may speak plain HTTP; if not, the TLS error stands */
+		msb_error tls_err = *err;
 		reg_client_free(p.client);
 		p.client = NULL;
 		r = connect_registry(&p, true, err);
 		if (r == 0)
 			r = fetch_manifest(&p, err);
+		if (r < 0)
+			*err = tls_err;
 	}
 	if (r == 0)
 		r = reg_get_blob_mem(p.client, p.ref.repository, &p.m->config, IMG_CONFIG_MAX, &p.config_raw,
