@@ -336,7 +336,11 @@ cmd_exec() {
 	need_root
 	[ $# -gt 0 ] || die "usage: world.sh exec CMD [ARGS...]"
 	ns_exists "$NS" || die "world $NS is not up (run: scripts/world.sh up)"
-	exec ip netns exec "$NS" "$@"
+	# Like `ip netns exec` (the world's resolv.conf bind-mounted over
+	# /etc/resolv.conf in a private mount namespace) but without its remount of
+	# /sys, which would hide the cgroup hierarchies mounted below /sys/fs/cgroup.
+	exec nsenter --net="/run/netns/$NS" -- unshare --mount --propagation slave -- \
+		/bin/sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "/etc/netns/$NS/resolv.conf" "$@"
 }
 
 cmd_status() {

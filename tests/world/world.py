@@ -103,8 +103,10 @@ class World:
 
     # ---- control ----------------------------------------------------------
     def _sh(self, *args, **kw):
-        env = dict(os.environ, MSB_WORLD=self.ns, MSB_WORLD_DIR=self.dir)
-        return subprocess.run([WORLD_SH] + list(args), env=env, **kw)
+        return subprocess.run([WORLD_SH] + list(args), env=self._env(), **kw)
+
+    def _env(self):
+        return dict(os.environ, MSB_WORLD=self.ns, MSB_WORLD_DIR=self.dir)
 
     def ensure_up(self):
         """Bring the world up if needed (root only)."""
@@ -129,10 +131,12 @@ class World:
         """argv to run a command inside the world's network namespace."""
         if self.inside():
             return list(argv)
-        return ["ip", "netns", "exec", self.ns] + list(argv)
+        return [WORLD_SH, "exec"] + list(argv)
 
     def run(self, argv, **kw):
         """subprocess.run inside the world's network namespace."""
+        if not self.inside():
+            kw["env"] = dict(self._env(), **(kw.get("env") or {}))
         return subprocess.run(self.argv(argv), **kw)
 
     def curl(self, url, *args, timeout=10):
