@@ -81,15 +81,15 @@ static int pull_one(const char *ref, bool force, bool quiet, bool insecure, cons
 	return 0;
 }
 
-int cli_pull_image(const char *ref, bool quiet, bool insecure)
+int cli_pull_image(const char *ref, bool quiet, bool always)
 {
-	return pull_one(ref, false, quiet, insecure, NULL, MSB_PULL_ALWAYS);
+	return pull_one(ref, always, quiet, false, NULL, MSB_PULL_IF_MISSING);
 }
 
 int cmd_pull(int argc, char **argv)
 {
 	static const struct cli_opt opts[] = {
-		{"force", 'f', false, P_FORCE, "Re-download even if the image is already cached."},
+		{"force", 'f', false, P_FORCE, "Re-resolve the image even if it is cached (layers already stored are reused)."},
 		{"quiet", 'q', false, P_QUIET, "Suppress progress output."},
 		{"insecure", 0, false, P_INSECURE, "Connect to the registry over plain HTTP instead of HTTPS."},
 		{"ca-certs", 0, true, P_CA, "Path to a PEM file containing additional CA root certificates to trust."},

@@ -148,7 +148,7 @@ static int ensure_image(const struct cli_args *a, const char *image)
 			return -1;
 		}
 	}
-	return cli_pull_image(image, !isatty(STDERR_FILENO), false);
+	return cli_pull_image(image, !isatty(STDERR_FILENO), policy == PARSE_PULL_ALWAYS);
 }
 
 /*

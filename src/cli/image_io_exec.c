@@ -79,7 +79,7 @@ int cmd_registry(int argc, char **argv)
 	hand_over(argc, argv);
 }
 
-int cli_pull_image(const char *ref, bool quiet, bool insecure)
+int cli_pull_image(const char *ref, bool quiet, bool always)
 {
 	char *v[6] = {(char *)"msb", (char *)"pull", NULL};
 	int n = 2, st;
@@ -87,8 +87,8 @@ int cli_pull_image(const char *ref, bool quiet, bool insecure)
 
 	if (quiet)
 		v[n++] = (char *)"--quiet";
-	if (insecure)
-		v[n++] = (char *)"--insecure";
+	if (always)
+		v[n++] = (char *)"--force";
 	v[n++] = (char *)ref;
 	v[n] = NULL;
 	fflush(NULL);

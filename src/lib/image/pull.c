@@ -480,7 +480,8 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 		r = connect_registry(&p, true, err);
 		if (r == 0)
 			r = fetch_manifest(&p, err);
-		if (r < 0)
+		/* a plain-HTTP answer that is not a refusal (auth, not found) means the port speaks TLS */
+		if (r < 0 && r != -MSB_ERR_PERMISSION && r != -MSB_ERR_NOT_FOUND)
 			*err = tls_err;
 	}
 	if (r == 0)
