@@ -58,7 +58,8 @@ $(BUILD)/libmsb.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libmsb.so: $(LIB_OBJ) src/lib/libmsb.map
-	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS) $(LDFLAGS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -shared -Wl,--version-script=src/lib/libmsb.map -o $@ $(LIB_OBJ) $(PKG_LIBS) $(LDFLAGS)
 
 $(BUILD)/msb: $(CLI_OBJ) $(BUILD)/libmsb.a
 	@echo "  LD      $@"

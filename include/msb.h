@@ -309,6 +309,9 @@ int msb_image_save(msb_ctx *ctx, const char *const *refs, size_t n, int oci, int
 int msb_registry_login(msb_ctx *ctx, const char *registry, const char *username, const char *password,
 		       msb_error *err);
 int msb_registry_logout(msb_ctx *ctx, const char *registry, msb_error *err);
+/* Registries with a stored login, sorted; *users[i] is the login name. Free both with msb_strv_free. */
+int msb_registry_list(msb_ctx *ctx, char ***registries, char ***users, size_t *n, msb_error *err);
+void msb_strv_free(char **v, size_t n);
 
 /* Entry point of the per-sandbox supervisor process (the hidden `msb sandbox` command). */
 int msb_supervisor_main(int argc, char **argv);

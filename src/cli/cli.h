@@ -96,6 +96,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_save(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
+int cmd_registries(int argc, char **argv);
 /* Pull @ref into the store (through msb-image in the static binary); @always re-resolves a cached image. 0, or -1 after printing why. */
 int cli_pull_image(const char *ref, bool quiet, bool always);
 void cli_format_size(uint64_t bytes, char out[32]);

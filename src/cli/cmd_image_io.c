@@ -267,7 +267,8 @@ int cmd_registry(int argc, char **argv)
 	if (argc < 2) {
 		printf("Manage registry credentials.\n\nUsage: msb registry <COMMAND>\n\nCommands:\n"
 		       "  login   Store credentials for a registry.\n"
-		       "  logout  Remove stored credentials for a registry.\n");
+		       "  logout  Remove stored credentials for a registry.\n"
+		       "  list    List registries with stored credentials.\n");
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "login") == 0) {
@@ -301,5 +302,36 @@ int cmd_registry(int argc, char **argv)
 		cli_action(false, "Logged out", a.pos[0]);
 		return 0;
 	}
+	if (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "ls") == 0) {
+		char **hosts, **users;
+		size_t n;
+		cli_parse(argc - 1, argv + 1, NULL, 0, &a, "msb registry list");
+		if (msb_registry_list(cli_ctx(), &hosts, &users, &n, &err) < 0) {
+			cli_error(&err);
+			return EXIT_MSB;
+		}
+		if (!n) {
+			printf("No registries configured.\n");
+		} else {
+			static const char *const hdr[] = {"REGISTRY", "USERNAME", "SOURCE"};
+			struct table t;
+			table_init(&t, 3, hdr);
+			for (size_t i = 0; i < n; i++)
+				table_add(&t, (const char *const[]){hosts[i], users[i], "secret_file"});
+			table_print(&t);
+			table_free(&t);
+		}
+		msb_strv_free(hosts, n);
+		msb_strv_free(users, n);
+		return 0;
+	}
 	cli_usage_error("msb registry <COMMAND>", "unrecognized subcommand '%s'", argv[1]);
+}
+
+int cmd_registries(int argc, char **argv)
+{
+	char *v[] = {(char *)"registry", (char *)"list", NULL};
+	(void)argc;
+	(void)argv;
+	return cmd_registry(2, v);
 }

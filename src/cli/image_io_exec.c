@@ -79,6 +79,14 @@ int cmd_registry(int argc, char **argv)
 	hand_over(argc, argv);
 }
 
+int cmd_registries(int argc, char **argv)
+{
+	char *v[] = {(char *)"registry", (char *)"list", NULL};
+	(void)argc;
+	(void)argv;
+	hand_over(2, v);
+}
+
 int cli_pull_image(const char *ref, bool quiet, bool always)
 {
 	char *v[6] = {(char *)"msb", (char *)"pull", NULL};

@@ -49,6 +49,7 @@ static const struct cli_cmd commands[] = {
 	{"load", NULL, cmd_load, "Load an image archive from tar.", false},
 	{"save", NULL, cmd_save, "Save cached images to a tar archive.", false},
 	{"registry", NULL, cmd_registry, "Manage registry credentials.", false},
+	{"registries", "regs", cmd_registries, "List registries with stored credentials.", true},
 	{"sandbox", NULL, cmd_sandbox, "Run the sandbox process (internal).", true},
 };
 

@@ -746,3 +746,40 @@ MSB_EXPORT int msb_registry_logout(msb_ctx *ctx, const char *registry, msb_error
 {
 	return creds_remove(ctx->home, registry, err);
 }
+
+MSB_EXPORT void msb_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+MSB_EXPORT int msb_registry_list(msb_ctx *ctx, char ***registries, char ***users, size_t *n, msb_error *err)
+{
+	char **hosts = NULL;
+	size_t k = 0;
+	int r = creds_list(ctx->home, &hosts, &k, err);
+
+	*registries = NULL;
+	*users = NULL;
+	*n = 0;
+	if (r < 0)
+		return r;
+	*registries = xcalloc(k + 1, sizeof(char *));
+	*users = xcalloc(k + 1, sizeof(char *));
+	for (size_t i = 0; i < k; i++) {
+		char *user = NULL, *pass = NULL;
+		(*registries)[i] = xstrdup(hosts[i]);
+		if (creds_load(ctx->home, hosts[i], &user, &pass, NULL) == 0)
+			(*users)[i] = user;
+		else
+			(*users)[i] = xstrdup("");
+		if (pass) {
+			explicit_bzero(pass, strlen(pass));
+			free(pass);
+		}
+	}
+	*n = k;
+	creds_list_free(hosts);
+	return 0;
+}
