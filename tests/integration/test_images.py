@@ -489,3 +489,24 @@ def test_seed_examples_by_short_name(msb, images):
     p = msb.run("rmi", "alpine")
     assert p.returncode == 0
     assert msb.run("run", "--pull", "never", "alpine", "--", "true").returncode == 125
+
+
+def test_killed_pull_leaves_nothing_that_passes_for_valid(msb, images):
+    """SIGKILL a pull at several points: no reference appears until the image is complete, and the next pull
+    finishes the job and runs."""
+    ref = reg(images, "test/python:1")
+    for delay in (0.05, 0.2, 0.5):
+        p = msb.popen("pull", "-q", ref, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                      start_new_session=True)
+        time.sleep(delay)
+        os.killpg(p.pid, 9)  # the puller (msb execs msb-image in place) and, in user mode, runuser
+        p.wait()
+        refs = json.loads(msb.ok("images", "--format", "json").out)
+        if refs:  # the pull finished before the kill: it must then be whole
+            assert msb.ok("run", ref, "--", "-c", "print(1)").out.strip() == "1"
+            msb.ok("rmi", ref)
+            msb.ok("image", "prune", "-y")
+        else:
+            assert msb.run("run", "--pull", "never", ref, "--", "-c", "1").returncode == 125
+    msb.ok("pull", ref)
+    assert msb.ok("run", ref, "--", "-c", "import json; print(json.dumps([1]))").out.strip() == "[1]"
