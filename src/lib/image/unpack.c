@@ -4,14 +4,14 @@
  *
  * Theory of Operation
  *
- * Two libarchive readers are chained. The first ("raw" format plus the
- * gzip or zstd filter) only decompresses: every block it yields is counted
- * against max_total_bytes, hashed with SHA-256 and handed, without a copy,
- * to the second reader (tar format, no filters) through its read callback.
- * When the tar reader reports the end of the archive, the rest of the raw
- * stream is drained into the hash too, so the digest covers exactly the
- * uncompressed blob, trailing bytes included, and can be compared with the
- * diff_id.
+ * zstream.c reads the blob, undoes gzip/zstd (libarchive's "raw" format
+ * and one filter), counts the bytes against max_total_bytes and hashes them,
+ * in a thread of its own; its blocks feed, without a copy, the read callback
+ * of a second libarchive reader (tar format, no filters) here. When the tar
+ * reader reports the end of the archive, the rest of the stream is drained
+ * into the hash too, so the digest covers exactly the uncompressed blob,
+ * trailing bytes included, and is compared with the diff_id before the
+ * directories get their final modes.
  *
  * libarchive only parses. For each header, img_tarpath_check() validates and
  * normalises the name; the parent directory is then opened with
