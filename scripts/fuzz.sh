@@ -28,7 +28,7 @@ sources() {
 	manifest | tarpath) echo "src/lib/image/ref.c src/lib/image/manifest.c src/lib/image/tarpath.c src/lib/util.c -ljansson" ;;
 	parse) echo "src/lib/parse.c src/lib/sha256.c src/lib/util.c" ;;
 	policy) echo "src/lib/net/policy.c src/lib/net/policy_eval.c src/lib/net/policy_parse.c src/lib/util.c" ;;
-	unpack) echo "src/lib/image/unpack.c src/lib/image/ref.c src/lib/image/manifest.c src/lib/image/tarpath.c src/lib/fsutil.c src/lib/util.c -larchive -lcrypto -ljansson" ;;
+	unpack) echo "src/lib/image/unpack.c src/lib/image/zstream.c src/lib/image/ref.c src/lib/image/manifest.c src/lib/image/tarpath.c src/lib/fsutil.c src/lib/util.c -larchive -lcrypto -ljansson" ;;
 	proto) echo "-Isrc/agent src/lib/proto.c src/lib/util.c src/agent/spawn.c src/agent/users.c" ;;
 	wwwauth) echo "src/lib/image/registry_parse.c src/lib/image/ref.c src/lib/image/manifest.c src/lib/util.c -ljansson" ;;
 	*) return 1 ;;

@@ -14,7 +14,7 @@
  * every run. Small limits keep runs fast.
  *
  * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/lib tests/fuzz/fuzz_unpack.c \
- *        src/lib/image/{unpack,ref,manifest,tarpath}.c src/lib/fsutil.c src/lib/util.c \
+ *        src/lib/image/{unpack,zstream,ref,manifest,tarpath}.c src/lib/fsutil.c src/lib/util.c \
  *        -larchive -lcrypto -ljansson
  */
 #include <archive.h>

@@ -554,6 +554,7 @@ static void test_pack_roundtrip(void)
 		{.name = "etc/x", .type = AE_IFREG, .data = "x", .xname = "user.a", .xval = "b"},
 		{.name = "fifo", .type = AE_IFIFO, .mode = 0640},
 		{.name = "big", .type = AE_IFREG, .size = 3 << 20},
+		{.name = "empty/", .type = AE_IFDIR, .mode = 0700},
 		{.name = "wh/.wh.gone", .type = AE_IFREG},
 		{.name = "op/.wh..wh..opq", .type = AE_IFREG},
 		{.name = "op/in", .type = AE_IFREG, .data = "in"},
@@ -586,6 +587,7 @@ static void test_pack_roundtrip(void)
 	   "hard link survives");
 	ok(getxattr(at("etc/x"), "user.a", v, sizeof(v)) == 1, "user xattr survives");
 	ok(lstat(at("etc"), &a) == 0 && (a.st_mode & 0777) == 0750 && a.st_mtime == 1000000, "dir mode and mtime");
+	ok(lstat(at("empty"), &a) == 0 && S_ISDIR(a.st_mode), "empty directory survives");
 	if (n == ARRAY_SIZE(ents)) {
 		ok(lstat(at("wh/gone"), &a) == 0 && S_ISCHR(a.st_mode), "whiteout survives");
 		ok(getxattr(at("op"), "user.overlay.opaque", v, sizeof(v)) == 1, "opaque survives");

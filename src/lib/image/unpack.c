@@ -4,14 +4,14 @@
  *
  * Theory of Operation
  *
- * Two libarchive readers are chained. The first ("raw" format plus the
- * gzip or zstd filter) only decompresses: every block it yields is counted
- * against max_total_bytes, hashed with SHA-256 and handed, without a copy,
- * to the second reader (tar format, no filters) through its read callback.
- * When the tar reader reports the end of the archive, the rest of the raw
- * stream is drained into the hash too, so the digest covers exactly the
- * uncompressed blob, trailing bytes included, and can be compared with the
- * diff_id.
+ * zstream.c reads the blob, undoes gzip/zstd (libarchive's "raw" format
+ * and one filter), counts the bytes against max_total_bytes and hashes them,
+ * in a thread of its own; its blocks feed, without a copy, the read callback
+ * of a second libarchive reader (tar format, no filters) here. When the tar
+ * reader reports the end of the archive, the rest of the stream is drained
+ * into the hash too, so the digest covers exactly the uncompressed blob,
+ * trailing bytes included, and is compared with the diff_id before the
+ * directories get their final modes.
  *
  * libarchive only parses. For each header, img_tarpath_check() validates and
  * normalises the name; the parent directory is then opened with
@@ -41,7 +41,6 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -51,10 +50,10 @@
 #include "image/ref.h"
 #include "image/tarpath.h"
 #include "image/unpack.h"
+#include "image/zstream.h"
 #include "sandbox.h"
 #include "util.h"
 
-#define UP_READ_BLOCK (1u << 20) /* bytes per read(2) of the compressed blob */
 #define UP_OPAQUE_XATTR "user.overlay.opaque"
 
 /* One directory whose mode and times are applied at the end. */
@@ -66,17 +65,8 @@ struct up_dir {
 	struct timespec ts[2];
 };
 
-/* The decompressing, hashing half. */
-struct up_stream {
-	struct archive *raw;
-	EVP_MD_CTX *md;
-	uint64_t bytes, max_bytes;
-	bool eof;
-	char error[512]; /* why the callback failed, for the tar reader's caller */
-};
-
 struct up_ctx {
-	struct up_stream in;
+	struct img_zstream *in;
 	struct archive *tar;
 	int dest;
 	unsigned flags;
@@ -109,6 +99,13 @@ __attribute__((format(printf, 5, 6))) static int up_fail(struct up_ctx *c, int c
 	if (sys)
 		return msb_err_sys(c->err, sys, "tar entry %s: %s", q, detail);
 	return msb_err_set(c->err, code, 0, "tar entry %s: %s", q, detail);
+}
+
+/* Why the tar reader failed: the stream's own error when it has one. */
+static const char *up_tar_error(struct up_ctx *c)
+{
+	const char *e = img_zstream_error(c->in);
+	return *e ? e : archive_error_string(c->tar);
 }
 
 /* -------------------------------------------------------------------------- */
@@ -395,7 +392,7 @@ static int up_copy_data(struct up_ctx *c, int fd, struct archive_entry *ae, cons
 	while ((r = archive_read_data_block(c->tar, &buf, &n, &off)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN)
 			return up_fail(c, MSB_ERR_INVALID, 0, entry, "reading data: %s",
-				       c->in.error[0] ? c->in.error : archive_error_string(c->tar));
+				       up_tar_error(c));
 		if (off < 0 || (uint64_t)off + n > c->lim.max_file_bytes)
 			return up_fail(c, MSB_ERR_INVALID, 0, entry, "data beyond %llu bytes (limit max_file_bytes)",
 				       (unsigned long long)c->lim.max_file_bytes);
@@ -751,96 +748,24 @@ static int up_finish_dirs(struct up_ctx *c)
 /* -------------------------------------------------------------------------- */
 /* the stream                                                                  */
 
-/* The tar reader's read callback: the next block of decompressed bytes, hashed and counted. */
+/* The tar reader's read callback: the next block of the decompressed stream. */
 static la_ssize_t up_read_cb(struct archive *a, void *opaque, const void **buf)
 {
-	struct up_stream *s = opaque;
-	size_t n = 0;
-	la_int64_t off;
-	int r;
+	struct img_zstream *z = opaque;
+	ssize_t n = img_zstream_read(z, buf);
 
-	while (!s->eof && n == 0) {
-		r = archive_read_data_block(s->raw, buf, &n, &off);
-		if (r == ARCHIVE_EOF) {
-			s->eof = true;
-			return 0;
-		}
-		if (r < ARCHIVE_WARN) {
-			snprintf(s->error, sizeof(s->error), "decompressing: %s", archive_error_string(s->raw));
-			archive_set_error(a, EIO, "%s", s->error);
-			return -1;
-		}
-		s->bytes += n;
-		if (s->bytes > s->max_bytes) {
-			snprintf(s->error, sizeof(s->error),
-				 "uncompressed layer exceeds max_total_bytes (%llu): more than %llu bytes read",
-				 (unsigned long long)s->max_bytes, (unsigned long long)(s->bytes - n));
-			archive_set_error(a, EFBIG, "%s", s->error);
-			return -1;
-		}
-		EVP_DigestUpdate(s->md, *buf, n);
-	}
-	return (la_ssize_t)n;
+	if (n < 0)
+		archive_set_error(a, EIO, "%s", img_zstream_error(z));
+	return n;
 }
 
-static const char *up_comp_name(int compression)
+/* Hash the rest of the stream, then compare with @expect. */
+static int up_verify(struct up_ctx *c, const char *expect)
 {
-	return compression == IMG_COMP_GZIP ? "gzip" : compression == IMG_COMP_ZSTD ? "zstd" : "none";
-}
+	int r = img_zstream_finish(c->in, c->st->diff_id, &c->st->bytes, c->err);
 
-/* Set up the decompressing reader on @fd and position it at the start of the data. */
-static int up_stream_open(struct up_stream *s, int fd, int compression, msb_error *err)
-{
-	struct archive_entry *ae;
-	int r, want = ARCHIVE_FILTER_NONE;
-
-	s->raw = archive_read_new();
-	s->md = EVP_MD_CTX_new();
-	if (!s->raw || !s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
-		abort();
-	if (compression == IMG_COMP_GZIP) {
-		want = ARCHIVE_FILTER_GZIP;
-		r = archive_read_support_filter_gzip(s->raw);
-	} else if (compression == IMG_COMP_ZSTD) {
-		want = ARCHIVE_FILTER_ZSTD;
-		r = archive_read_support_filter_zstd(s->raw);
-	} else if (compression == IMG_COMP_NONE) {
-		r = ARCHIVE_OK;
-	} else {
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "unknown layer compression %d", compression);
-	}
-	if (r < ARCHIVE_WARN || archive_read_support_format_raw(s->raw) != ARCHIVE_OK)
-		return msb_err_set(err, MSB_ERR_UNSUPPORTED, 0, "libarchive cannot read %s: %s",
-				   up_comp_name(compression), archive_error_string(s->raw));
-	if (archive_read_open_fd(s->raw, fd, UP_READ_BLOCK) != ARCHIVE_OK)
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "reading layer: %s", archive_error_string(s->raw));
-	if (archive_filter_code(s->raw, 0) != want)
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "layer is not %s-compressed (found %s)",
-				   up_comp_name(compression), archive_filter_name(s->raw, 0));
-	r = archive_read_next_header(s->raw, &ae);
-	if (r == ARCHIVE_EOF)
-		s->eof = true;
-	else if (r < ARCHIVE_WARN)
-		return msb_err_set(err, MSB_ERR_INVALID, 0, "reading layer: %s", archive_error_string(s->raw));
-	return 0;
-}
-
-/* Read the rest of the raw stream into the hash, then compare with @expect. */
-static int up_stream_finish(struct up_ctx *c, const char *expect)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	const void *buf;
-	char *p;
-
-	while (!c->in.eof)
-		if (up_read_cb(c->tar, &c->in, &buf) < 0)
-			return msb_err_set(c->err, MSB_ERR_INVALID, 0, "%s", c->in.error);
-	EVP_DigestFinal_ex(c->in.md, md, &mdlen);
-	p = c->st->diff_id + sprintf(c->st->diff_id, "sha256:");
-	for (unsigned i = 0; i < mdlen; i++)
-		p += sprintf(p, "%02x", md[i]);
-	c->st->bytes = c->in.bytes;
+	if (r < 0)
+		return r;
 	if (expect && strcmp(expect, c->st->diff_id) != 0)
 		return msb_err_set(c->err, MSB_ERR_INVALID, 0, "layer diff_id mismatch: expected %s, computed %s",
 				   expect, c->st->diff_id);
@@ -857,7 +782,7 @@ static int up_entries(struct up_ctx *c)
 		if (r < ARCHIVE_WARN)
 			return msb_err_set(c->err, MSB_ERR_INVALID, 0, "reading layer tar after %llu entries: %s",
 					   (unsigned long long)c->st->entries,
-					   c->in.error[0] ? c->in.error : archive_error_string(c->tar));
+					   up_tar_error(c));
 		if (++c->st->entries > c->lim.max_entries)
 			return msb_err_set(c->err, MSB_ERR_INVALID, 0,
 					   "layer has more than %llu entries (limit max_entries)",
@@ -873,9 +798,7 @@ static void up_ctx_free(struct up_ctx *c)
 {
 	if (c->tar)
 		archive_read_free(c->tar);
-	if (c->in.raw)
-		archive_read_free(c->in.raw);
-	EVP_MD_CTX_free(c->in.md);
+	img_zstream_free(c->in);
 	if (c->pfd >= 0)
 		close(c->pfd);
 	for (size_t i = 0; i < c->ndirs; i++)
@@ -893,22 +816,21 @@ int img_unpack_layer(int in_fd, int compression, int dest_dirfd, const char *exp
 	c.st = st ? st : &local;
 	memset(c.st, 0, sizeof(*c.st));
 	c.lim = lim ? *lim : IMG_UNPACK_LIMITS_DEFAULT;
-	c.in.max_bytes = c.lim.max_total_bytes;
-	r = up_stream_open(&c.in, in_fd, compression, err);
+	r = img_zstream_open(&c.in, in_fd, compression, c.lim.max_total_bytes, err);
 	if (r == 0) {
 		c.tar = archive_read_new();
 		if (!c.tar)
 			abort();
 		archive_read_support_format_tar(c.tar);
-		if (archive_read_open(c.tar, &c.in, NULL, up_read_cb, NULL) != ARCHIVE_OK)
+		if (archive_read_open(c.tar, c.in, NULL, up_read_cb, NULL) != ARCHIVE_OK)
 			r = msb_err_set(err, MSB_ERR_INVALID, 0, "reading layer tar: %s",
-					c.in.error[0] ? c.in.error : archive_error_string(c.tar));
+					up_tar_error(&c));
 	}
 	if (r == 0)
 		r = up_entries(&c);
 	/* verify before the final modes: a rejected tree is still all 0700 directories, easy to delete */
 	if (r == 0)
-		r = up_stream_finish(&c, expect_diff_id);
+		r = up_verify(&c, expect_diff_id);
 	if (r == 0)
 		r = up_finish_dirs(&c);
 	up_ctx_free(&c);

@@ -117,8 +117,10 @@ struct img_unpack_stats {
  *
  * Return: 0, or -MSB_ERR_INVALID (unsafe or malformed tar, limit, diff_id
  * mismatch), -MSB_ERR_SYSTEM, -MSB_ERR_PERMISSION (a whiteout device could
- * not be created). On failure @dest_dirfd may be partly filled: the caller
- * deletes it.
+ * not be created), -MSB_ERR_UNSUPPORTED (no user xattrs on the file system).
+ * On failure @dest_dirfd may be partly filled: the caller deletes it (its
+ * directories are still 0700 and the caller's, so fs_rm_rf_at() can, even
+ * unprivileged).
  */
 int img_unpack_layer(int in_fd, int compression, int dest_dirfd, const char *expect_diff_id, unsigned flags,
 		     const struct img_unpack_limits *lim, struct img_unpack_stats *st, msb_error *err);
