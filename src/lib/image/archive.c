@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "image/creds.h"
 #include "image/imgstore.h"
@@ -89,6 +90,30 @@ struct spool {
 	int dfd;
 };
 
+/*
+ * May @e be spooled? A compressed outer tar expands without bound, so each
+ * file is held to the layer limit before a byte is written (libarchive never
+ * returns more data than the header declares), and no file may eat into the
+ * last 5% of the filesystem that holds $MSB_HOME, so the spool as a whole
+ * cannot fill it either.
+ */
+static int spool_room(struct spool *sp, struct archive_entry *e, msb_error *err)
+{
+	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+	struct statvfs vfs;
+
+	if (size < 0 || size > IMG_LAYER_SIZE_MAX)
+		return msb_err_set(err, MSB_ERR_INVALID, 0,
+				   "image archive entry of %lld bytes exceeds the %lld-byte layer limit", (long long)size,
+				   (long long)IMG_LAYER_SIZE_MAX);
+	if (fstatvfs(sp->dfd, &vfs) == 0 &&
+	    (uint64_t)size + (uint64_t)vfs.f_blocks * vfs.f_frsize / 20 > (uint64_t)vfs.f_bavail * vfs.f_frsize)
+		return msb_err_set(err, MSB_ERR_SYSTEM, ENOSPC,
+				   "image archive entry of %lld bytes would fill the filesystem of the image store",
+				   (long long)size);
+	return 0;
+}
+
 /* Keep only plain files whose normalised names are short relative paths of a handful of components. */
 static int spool_archive(struct spool *sp, int in_fd, msb_error *err)
 {
@@ -118,6 +143,9 @@ static int spool_archive(struct spool *sp, int in_fd, msb_error *err)
 		}
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue; /* directories are implied; links and devices have no place in an image archive */
+		r = spool_room(sp, e, err);
+		if (r < 0)
+			break;
 		if (!name || img_tarpath_check(name, strlen(name), IMG_TAR_FILE, NULL, 0, &te, err) != IMG_TAR_CREATE ||
 		    te.depth > 4) {
 			img_tar_entry_clear(&te);
