@@ -56,6 +56,12 @@
 
 #define UP_READ_BLOCK (1u << 20) /* bytes per read(2) of the compressed blob */
 #define UP_OPAQUE_XATTR "user.overlay.opaque"
+/*
+ * Memory for the directories finished at the end: their paths are kept, and
+ * 1 M entries of 4 KiB paths (within the limits, from a few hundred KiB of
+ * compressed layer) would otherwise take 4 GiB. Real layers use a few MiB.
+ */
+#define UP_DIRS_MEM_MAX (256u << 20)
 
 /* One directory whose mode and times are applied at the end. */
 struct up_dir {
@@ -90,6 +96,7 @@ struct up_ctx {
 	/* directories to finish */
 	struct up_dir *dirs;
 	size_t ndirs, capdirs;
+	size_t dirs_mem; /* bytes held by dirs, against UP_DIRS_MEM_MAX */
 };
 
 /* -------------------------------------------------------------------------- */
@@ -447,9 +454,16 @@ static int up_file(struct up_ctx *c, int pfd, const char *name, struct archive_e
 }
 
 /* Remember a directory's mode and times for the end. */
-static void up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, struct archive_entry *ae)
+static int up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, struct archive_entry *ae)
 {
 	struct up_dir *d;
+
+	c->dirs_mem += sizeof(*d) + strlen(path) + 1;
+	if (c->dirs_mem > UP_DIRS_MEM_MAX)
+		return up_fail(c, MSB_ERR_INVALID, 0, path,
+			       "the layer's directory entries need more than %u MiB to track (repeated or very "
+			       "long directory names)",
+			       UP_DIRS_MEM_MAX >> 20);
 
 	if (c->ndirs == c->capdirs) {
 		c->capdirs = c->capdirs ? c->capdirs * 2 : 256;
@@ -461,6 +475,7 @@ static void up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, str
 	d->seq = c->ndirs++;
 	d->mode = up_mode(c, ae);
 	up_times(ae, d->ts);
+	return 0;
 }
 
 /* Owner and xattrs of directory @pfd/@name ("" = @pfd itself); mode and times are deferred. */
@@ -478,8 +493,7 @@ static int up_dir_meta(struct up_ctx *c, int pfd, const char *name, const struct
 		if (r < 0)
 			return r;
 	}
-	up_dir_defer(c, e->path, e->depth, ae);
-	return 0;
+	return up_dir_defer(c, e->path, e->depth, ae);
 }
 
 static int up_dir(struct up_ctx *c, int pfd, const char *name, const struct img_tar_entry *e,
