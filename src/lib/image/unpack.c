@@ -44,6 +44,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -62,6 +63,14 @@
  * compressed layer) would otherwise take 4 GiB. Real layers use a few MiB.
  */
 #define UP_DIRS_MEM_MAX (256u << 20)
+/*
+ * A layer expands up to max_total_bytes (10 GiB) from a few MiB, and an
+ * image may have 1024 layers: before each file, and every UP_SPACE_EVERY
+ * bytes of stream, check that the destination's filesystem keeps
+ * UP_SPACE_RESERVE_PCT % free.
+ */
+#define UP_SPACE_EVERY       (8u << 20)
+#define UP_SPACE_RESERVE_PCT 5
 
 /* One directory whose mode and times are applied at the end. */
 struct up_dir {
@@ -72,11 +81,26 @@ struct up_dir {
 	struct timespec ts[2];
 };
 
+/* Would writing @need more bytes beneath @fd leave less than the reserve free? */
+static bool up_space_short(int fd, uint64_t need)
+{
+	struct statvfs vfs;
+	uint64_t avail, reserve;
+
+	if (fstatvfs(fd, &vfs) < 0 || vfs.f_blocks == 0)
+		return false;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	reserve = (uint64_t)vfs.f_blocks * vfs.f_frsize / 100 * UP_SPACE_RESERVE_PCT;
+	return need + reserve > avail;
+}
+
 /* The decompressing, hashing half. */
 struct up_stream {
 	struct archive *raw;
 	EVP_MD_CTX *md;
 	uint64_t bytes, max_bytes;
+	uint64_t space_checked; /* @bytes at the last free-space check */
+	int dest;               /* the destination, for that check */
 	bool eof;
 	char error[512]; /* why the callback failed, for the tar reader's caller */
 };
@@ -429,6 +453,10 @@ static int up_file(struct up_ctx *c, int pfd, const char *name, struct archive_e
 	if (size < 0 || (uint64_t)size > c->lim.max_file_bytes)
 		return up_fail(c, MSB_ERR_INVALID, 0, entry, "file of %lld bytes exceeds max_file_bytes (%llu)",
 			       (long long)size, (unsigned long long)c->lim.max_file_bytes);
+	if (up_space_short(c->dest, (uint64_t)size))
+		return up_fail(c, MSB_ERR_SYSTEM, ENOSPC, entry,
+			       "file of %lld bytes would leave the image store's filesystem less than %d%% free",
+			       (long long)size, UP_SPACE_RESERVE_PCT);
 	for (int tries = 0; fd < 0; tries++) {
 		fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && (errno != EEXIST || tries))
@@ -793,6 +821,17 @@ static la_ssize_t up_read_cb(struct archive *a, void *opaque, const void **buf)
 			return -1;
 		}
 		EVP_DigestUpdate(s->md, *buf, n);
+		if (s->bytes - s->space_checked >= UP_SPACE_EVERY) {
+			s->space_checked = s->bytes;
+			if (up_space_short(s->dest, 0)) {
+				snprintf(s->error, sizeof(s->error),
+					 "the filesystem of the image store is less than %d%% free (after %llu bytes "
+					 "of this layer)",
+					 UP_SPACE_RESERVE_PCT, (unsigned long long)s->bytes);
+				archive_set_error(a, ENOSPC, "%s", s->error);
+				return -1;
+			}
+		}
 	}
 	return (la_ssize_t)n;
 }
@@ -908,6 +947,7 @@ int img_unpack_layer(int in_fd, int compression, int dest_dirfd, const char *exp
 	memset(c.st, 0, sizeof(*c.st));
 	c.lim = lim ? *lim : IMG_UNPACK_LIMITS_DEFAULT;
 	c.in.max_bytes = c.lim.max_total_bytes;
+	c.in.dest = dest_dirfd;
 	r = up_stream_open(&c.in, in_fd, compression, err);
 	if (r == 0) {
 		c.tar = archive_read_new();
