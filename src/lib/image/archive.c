@@ -230,7 +230,23 @@ static char *spool_blob(struct spool *sp, const char *digest, size_t *len, msb_e
 struct loaded {
 	char **refs;
 	size_t n;
+	json_t *seen; /* OCI layout: indexes and (manifest, name) pairs already done */
 };
+
+/*
+ * First visit of @key? Nested indexes may name one blob many times (a chain
+ * of 32 indexes of two entries each is 2^32 visits from a 40 KiB archive).
+ */
+static bool first_visit(struct loaded *out, const char *key, const char *name)
+{
+	char *k = xasprintf("%s %s", key, name ? name : "");
+	bool first = !json_object_get(out->seen, k);
+
+	if (first)
+		json_object_set_new(out->seen, k, json_true());
+	free(k);
+	return first;
+}
 
 static int store_image(struct spool *sp, const char *name, const char *manifest_digest, const char *raw_m, size_t mlen,
 		       const char *raw_c, size_t clen, const struct img_manifest *m, const struct img_config *c,
@@ -424,7 +440,12 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 		}
 		if (e->kind == IMG_MT_OCI_INDEX || e->kind == IMG_MT_DOCKER_LIST) {
 			size_t sl;
-			char *sub = depth < ARCHIVE_NEST_MAX ? spool_blob(sp, e->desc.digest, &sl, err) : NULL;
+			char *sub;
+			if (!first_visit(out, e->desc.digest, NULL)) {
+				json_decref(root);
+				continue;
+			}
+			sub = depth < ARCHIVE_NEST_MAX ? spool_blob(sp, e->desc.digest, &sl, err) : NULL;
 			r = sub ? load_oci_index(sp, sub, sl, depth + 1, out->n ? NULL : tags, out->n ? 0 : n_tags, out, err)
 				: msb_err_set(err, MSB_ERR_INVALID, 0, "OCI layout index nested too deep or missing");
 			free(sub);
@@ -434,7 +455,8 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 				for (size_t j = 0; r == 0 && j < n_tags; j++)
 					r = load_oci_manifest(sp, e->desc.digest, tags[j], out, err);
 			} else if (name) {
-				r = load_oci_manifest(sp, e->desc.digest, name, out, err);
+				if (first_visit(out, e->desc.digest, name))
+					r = load_oci_manifest(sp, e->desc.digest, name, out, err);
 			} else {
 				r = msb_err_set(err, MSB_ERR_INVALID, 0,
 						"OCI layout image %s has no name (org.opencontainers.image.ref.name): load "
@@ -453,7 +475,7 @@ MSB_EXPORT int msb_image_load(msb_ctx *ctx, int fd, const char *const *tags, siz
 			      size_t *n_refs, msb_error *err)
 {
 	struct spool sp = {.images_fd = -1, .dfd = -1};
-	struct loaded out = {0};
+	struct loaded out = {.seen = json_object()};
 	char path[96];
 	int r, pull_lock = -1;
 
@@ -509,6 +531,7 @@ out:
 		close(pull_lock);
 	if (sp.images_fd >= 0)
 		close(sp.images_fd);
+	json_decref(out.seen);
 	if (r < 0) {
 		for (size_t i = 0; i < out.n; i++)
 			free(out.refs[i]);
