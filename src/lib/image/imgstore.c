@@ -269,6 +269,37 @@ static int remove_tree(int dirfd, const char *name)
 	return -1;
 }
 
+/* Move layer @name out of layers/ in one step, to a tmp/ name that no reader trusts. */
+struct mv_args {
+	int images_fd;
+	const char *from, *to;
+};
+
+static int mv_in_userns(void *arg)
+{
+	struct mv_args *a = arg;
+	return renameat(a->images_fd, a->from, a->images_fd, a->to) < 0 ? 1 : 0;
+}
+
+/*
+ * Remove layer directory @name. A recursive delete interrupted by a crash
+ * would leave layers/<diff_id> half-empty, and the existence of that name is
+ * all a later pull or load checks: rename it into tmp/ first (atomic), and
+ * delete it there (tmp/ debris is cleared by the next collection).
+ */
+static int remove_layer(int images_fd, const char *name)
+{
+	char from[300], to[160];
+	struct mv_args a = {images_fd, from, to};
+
+	snprintf(from, sizeof(from), "layers/%s", name);
+	snprintf(to, sizeof(to), "tmp/gc-%.80s-%d", name, (int)getpid());
+	if (renameat(images_fd, from, images_fd, to) < 0 &&
+	    (geteuid() == 0 || ns_userns_call(mv_in_userns, &a, NULL) != 0))
+		return -1; /* left in place, whole: still a valid layer */
+	return remove_tree(images_fd, to);
+}
+
 static void note_layers(json_t *keep, const json_t *rec)
 {
 	size_t i;
@@ -323,7 +354,7 @@ int imgstore_gc(struct msb_ctx *ctx, int images_fd, const json_t *keep_layers, s
 		while ((e = readdir(d))) {
 			if (e->d_name[0] == '.' || json_object_get(keep, e->d_name))
 				continue;
-			if (remove_tree(dirfd(d), e->d_name) == 0)
+			if (remove_layer(images_fd, e->d_name) == 0)
 				n++;
 		}
 		closedir(d);
