@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "image/creds.h"
 #include "image/imgstore.h"
@@ -89,6 +90,30 @@ struct spool {
 	int dfd;
 };
 
+/*
+ * May @e be spooled? A compressed outer tar expands without bound, so each
+ * file is held to the layer limit before a byte is written (libarchive never
+ * returns more data than the header declares), and no file may eat into the
+ * last 5% of the filesystem that holds $MSB_HOME, so the spool as a whole
+ * cannot fill it either.
+ */
+static int spool_room(struct spool *sp, struct archive_entry *e, msb_error *err)
+{
+	la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+	struct statvfs vfs;
+
+	if (size < 0 || size > IMG_LAYER_SIZE_MAX)
+		return msb_err_set(err, MSB_ERR_INVALID, 0,
+				   "image archive entry of %lld bytes exceeds the %lld-byte layer limit", (long long)size,
+				   (long long)IMG_LAYER_SIZE_MAX);
+	if (fstatvfs(sp->dfd, &vfs) == 0 &&
+	    (uint64_t)size + (uint64_t)vfs.f_blocks * vfs.f_frsize / 20 > (uint64_t)vfs.f_bavail * vfs.f_frsize)
+		return msb_err_set(err, MSB_ERR_SYSTEM, ENOSPC,
+				   "image archive entry of %lld bytes would fill the filesystem of the image store",
+				   (long long)size);
+	return 0;
+}
+
 /* Keep only plain files whose normalised names are short relative paths of a handful of components. */
 static int spool_archive(struct spool *sp, int in_fd, msb_error *err)
 {
@@ -118,6 +143,9 @@ static int spool_archive(struct spool *sp, int in_fd, msb_error *err)
 		}
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue; /* directories are implied; links and devices have no place in an image archive */
+		r = spool_room(sp, e, err);
+		if (r < 0)
+			break;
 		if (!name || img_tarpath_check(name, strlen(name), IMG_TAR_FILE, NULL, 0, &te, err) != IMG_TAR_CREATE ||
 		    te.depth > 4) {
 			img_tar_entry_clear(&te);
@@ -202,7 +230,23 @@ static char *spool_blob(struct spool *sp, const char *digest, size_t *len, msb_e
 struct loaded {
 	char **refs;
 	size_t n;
+	json_t *seen; /* OCI layout: indexes and (manifest, name) pairs already done */
 };
+
+/*
+ * First visit of @key? Nested indexes may name one blob many times (a chain
+ * of 32 indexes of two entries each is 2^32 visits from a 40 KiB archive).
+ */
+static bool first_visit(struct loaded *out, const char *key, const char *name)
+{
+	char *k = xasprintf("%s %s", key, name ? name : "");
+	bool first = !json_object_get(out->seen, k);
+
+	if (first)
+		json_object_set_new(out->seen, k, json_true());
+	free(k);
+	return first;
+}
 
 static int store_image(struct spool *sp, const char *name, const char *manifest_digest, const char *raw_m, size_t mlen,
 		       const char *raw_c, size_t clen, const struct img_manifest *m, const struct img_config *c,
@@ -396,7 +440,12 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 		}
 		if (e->kind == IMG_MT_OCI_INDEX || e->kind == IMG_MT_DOCKER_LIST) {
 			size_t sl;
-			char *sub = depth < ARCHIVE_NEST_MAX ? spool_blob(sp, e->desc.digest, &sl, err) : NULL;
+			char *sub;
+			if (!first_visit(out, e->desc.digest, NULL)) {
+				json_decref(root);
+				continue;
+			}
+			sub = depth < ARCHIVE_NEST_MAX ? spool_blob(sp, e->desc.digest, &sl, err) : NULL;
 			r = sub ? load_oci_index(sp, sub, sl, depth + 1, out->n ? NULL : tags, out->n ? 0 : n_tags, out, err)
 				: msb_err_set(err, MSB_ERR_INVALID, 0, "OCI layout index nested too deep or missing");
 			free(sub);
@@ -406,7 +455,8 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 				for (size_t j = 0; r == 0 && j < n_tags; j++)
 					r = load_oci_manifest(sp, e->desc.digest, tags[j], out, err);
 			} else if (name) {
-				r = load_oci_manifest(sp, e->desc.digest, name, out, err);
+				if (first_visit(out, e->desc.digest, name))
+					r = load_oci_manifest(sp, e->desc.digest, name, out, err);
 			} else {
 				r = msb_err_set(err, MSB_ERR_INVALID, 0,
 						"OCI layout image %s has no name (org.opencontainers.image.ref.name): load "
@@ -425,7 +475,7 @@ MSB_EXPORT int msb_image_load(msb_ctx *ctx, int fd, const char *const *tags, siz
 			      size_t *n_refs, msb_error *err)
 {
 	struct spool sp = {.images_fd = -1, .dfd = -1};
-	struct loaded out = {0};
+	struct loaded out = {.seen = json_object()};
 	char path[96];
 	int r, pull_lock = -1;
 
@@ -481,6 +531,7 @@ out:
 		close(pull_lock);
 	if (sp.images_fd >= 0)
 		close(sp.images_fd);
+	json_decref(out.seen);
 	if (r < 0) {
 		for (size_t i = 0; i < out.n; i++)
 			free(out.refs[i]);

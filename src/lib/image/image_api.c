@@ -129,7 +129,10 @@ MSB_EXPORT int msb_image_remove(msb_ctx *ctx, const char *ref, int force, msb_er
 		if (img_ref_parse(ref, &p, NULL) == 0 && (fd = imgstore_open(ctx, NULL)) >= 0 &&
 		    imgstore_unref(fd, p.canonical) == 0) {
 			img_ref_clear(&p);
-			r = imgstore_gc(ctx, fd, NULL, NULL, err);
+			/* sandboxes still pin their layers, whatever became of the image's name */
+			r = sandbox_pins(ctx, NULL, layers, err);
+			if (r == 0)
+				r = imgstore_gc(ctx, fd, layers, NULL, err);
 			goto out;
 		}
 		img_ref_clear(&p);

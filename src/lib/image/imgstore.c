@@ -117,6 +117,22 @@ bool imgstore_complete(int images_fd, const json_t *rec)
 	return true;
 }
 
+/*
+ * Does the verified record @rec answer to the pin @digest? Its manifest
+ * digest (hashed by us when it was pulled or loaded) or the index a pull
+ * selected it from. A reference file is only a name: it must never vouch
+ * for a pin on its own.
+ */
+bool imgstore_pin_matches(const json_t *rec, const char *digest)
+{
+	const char *md = json_string_value(json_object_get(rec, "manifest_digest"));
+	const char *id = json_string_value(json_object_get(rec, "index_digest"));
+
+	if (!digest)
+		return true;
+	return (md && strcmp(md, digest) == 0) || (id && strcmp(id, digest) == 0);
+}
+
 int imgstore_find(struct msb_ctx *ctx, const char *text, char **canonical_out, json_t **rec_out, msb_error *err)
 {
 	struct img_ref ref;
@@ -136,7 +152,7 @@ int imgstore_find(struct msb_ctx *ctx, const char *text, char **canonical_out, j
 	rf = load_json_at(fd, path, 1u << 20);
 	if (rf)
 		rec = imgstore_record(fd, json_string_value(json_object_get(rf, "manifest_digest")));
-	if (!rec || !imgstore_complete(fd, rec)) {
+	if (!rec || !imgstore_complete(fd, rec) || !imgstore_pin_matches(rec, ref.digest)) {
 		r = msb_err_set(err, MSB_ERR_NOT_FOUND, 0, "image not found: %s", ref.familiar);
 		json_decref(rec);
 	} else {
@@ -167,6 +183,18 @@ int imgstore_put(int images_fd, const char *canonical, const json_t *rec, msb_er
 
 	if (!img_digest_valid(digest))
 		return msb_err_set(err, MSB_ERR_INVALID, 0, "image record without a valid manifest digest");
+	{
+		struct img_ref ref;
+		bool ok;
+		if (img_ref_parse(canonical, &ref, err) < 0)
+			return -MSB_ERR_INVALID;
+		ok = imgstore_pin_matches(rec, ref.digest);
+		img_ref_clear(&ref);
+		if (!ok)
+			return msb_err_set(err, MSB_ERR_INVALID, 0,
+					   "image name %s pins a digest, but the image's manifest digest is %s", canonical,
+					   digest);
+	}
 	snprintf(path, sizeof(path), "manifests/%s.json", imgstore_hex(digest));
 	r = put_json(images_fd, path, rec, err);
 	if (r < 0)
@@ -241,6 +269,37 @@ static int remove_tree(int dirfd, const char *name)
 	return -1;
 }
 
+/* Move layer @name out of layers/ in one step, to a tmp/ name that no reader trusts. */
+struct mv_args {
+	int images_fd;
+	const char *from, *to;
+};
+
+static int mv_in_userns(void *arg)
+{
+	struct mv_args *a = arg;
+	return renameat(a->images_fd, a->from, a->images_fd, a->to) < 0 ? 1 : 0;
+}
+
+/*
+ * Remove layer directory @name. A recursive delete interrupted by a crash
+ * would leave layers/<diff_id> half-empty, and the existence of that name is
+ * all a later pull or load checks: rename it into tmp/ first (atomic), and
+ * delete it there (tmp/ debris is cleared by the next collection).
+ */
+static int remove_layer(int images_fd, const char *name)
+{
+	char from[300], to[160];
+	struct mv_args a = {images_fd, from, to};
+
+	snprintf(from, sizeof(from), "layers/%s", name);
+	snprintf(to, sizeof(to), "tmp/gc-%.80s-%d", name, (int)getpid());
+	if (renameat(images_fd, from, images_fd, to) < 0 &&
+	    (geteuid() == 0 || ns_userns_call(mv_in_userns, &a, NULL) != 0))
+		return -1; /* left in place, whole: still a valid layer */
+	return remove_tree(images_fd, to);
+}
+
 static void note_layers(json_t *keep, const json_t *rec)
 {
 	size_t i;
@@ -295,7 +354,7 @@ int imgstore_gc(struct msb_ctx *ctx, int images_fd, const json_t *keep_layers, s
 		while ((e = readdir(d))) {
 			if (e->d_name[0] == '.' || json_object_get(keep, e->d_name))
 				continue;
-			if (remove_tree(dirfd(d), e->d_name) == 0)
+			if (remove_layer(images_fd, e->d_name) == 0)
 				n++;
 		}
 		closedir(d);

@@ -52,6 +52,9 @@ int imgstore_lock(int images_fd, const char *kind, const char *key, int op, msb_
 /* "sha256:<hex>" -> "<hex>" (the input when it has no prefix). */
 const char *imgstore_hex(const char *digest);
 
+/* Does record @rec answer to pin @digest (its manifest or index digest)? true when @digest is NULL. */
+bool imgstore_pin_matches(const json_t *rec, const char *digest);
+
 /**
  * imgstore_find() - look up a cached image by reference.
  * @ctx: the msb home
@@ -59,7 +62,8 @@ const char *imgstore_hex(const char *digest);
  * @canonical_out: receives the canonical reference (malloc'd), may be NULL
  * @rec_out: receives the image record (json_decref it)
  * @err: error out; MSB_ERR_NOT_FOUND "image not found: <ref>" when absent or
- *       incomplete (a layer missing), MSB_ERR_INVALID for a bad reference
+ *       incomplete (a layer missing) or when @text pins a digest the stored
+ *       image does not have, MSB_ERR_INVALID for a bad reference
  *
  * Return: 0 or -MSB_ERR_*.
  */

@@ -43,6 +43,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -55,6 +56,20 @@
 #include "util.h"
 
 #define UP_OPAQUE_XATTR "user.overlay.opaque"
+/*
+ * Memory for the directories finished at the end: their paths are kept, and
+ * 1 M entries of 4 KiB paths (within the limits, from a few hundred KiB of
+ * compressed layer) would otherwise take 4 GiB. Real layers use a few MiB.
+ */
+#define UP_DIRS_MEM_MAX (256u << 20)
+/*
+ * A layer expands up to max_total_bytes (10 GiB) from a few MiB, and an
+ * image may have 1024 layers: before each file, and every UP_SPACE_EVERY
+ * bytes of stream, check that the destination's filesystem keeps
+ * UP_SPACE_RESERVE_PCT % free.
+ */
+#define UP_SPACE_EVERY       (8u << 20)
+#define UP_SPACE_RESERVE_PCT 5
 
 /* One directory whose mode and times are applied at the end. */
 struct up_dir {
@@ -64,6 +79,19 @@ struct up_dir {
 	mode_t mode;
 	struct timespec ts[2];
 };
+
+/* Would writing @need more bytes beneath @fd leave less than the reserve free? */
+static bool up_space_short(int fd, uint64_t need)
+{
+	struct statvfs vfs;
+	uint64_t avail, reserve;
+
+	if (fstatvfs(fd, &vfs) < 0 || vfs.f_blocks == 0)
+		return false;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	reserve = (uint64_t)vfs.f_blocks * vfs.f_frsize / 100 * UP_SPACE_RESERVE_PCT;
+	return need + reserve > avail;
+}
 
 struct up_ctx {
 	struct img_zstream *in;
@@ -80,6 +108,8 @@ struct up_ctx {
 	/* directories to finish */
 	struct up_dir *dirs;
 	size_t ndirs, capdirs;
+	size_t dirs_mem; /* bytes held by dirs, against UP_DIRS_MEM_MAX */
+	uint64_t read_bytes, space_checked; /* decompressed bytes read; at the last free-space check */
 };
 
 /* -------------------------------------------------------------------------- */
@@ -419,6 +449,10 @@ static int up_file(struct up_ctx *c, int pfd, const char *name, struct archive_e
 	if (size < 0 || (uint64_t)size > c->lim.max_file_bytes)
 		return up_fail(c, MSB_ERR_INVALID, 0, entry, "file of %lld bytes exceeds max_file_bytes (%llu)",
 			       (long long)size, (unsigned long long)c->lim.max_file_bytes);
+	if (up_space_short(c->dest, (uint64_t)size))
+		return up_fail(c, MSB_ERR_SYSTEM, ENOSPC, entry,
+			       "file of %lld bytes would leave the image store's filesystem less than %d%% free",
+			       (long long)size, UP_SPACE_RESERVE_PCT);
 	for (int tries = 0; fd < 0; tries++) {
 		fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && (errno != EEXIST || tries))
@@ -444,9 +478,16 @@ static int up_file(struct up_ctx *c, int pfd, const char *name, struct archive_e
 }
 
 /* Remember a directory's mode and times for the end. */
-static void up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, struct archive_entry *ae)
+static int up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, struct archive_entry *ae)
 {
 	struct up_dir *d;
+
+	c->dirs_mem += sizeof(*d) + strlen(path) + 1;
+	if (c->dirs_mem > UP_DIRS_MEM_MAX)
+		return up_fail(c, MSB_ERR_INVALID, 0, path,
+			       "the layer's directory entries need more than %u MiB to track (repeated or very "
+			       "long directory names)",
+			       UP_DIRS_MEM_MAX >> 20);
 
 	if (c->ndirs == c->capdirs) {
 		c->capdirs = c->capdirs ? c->capdirs * 2 : 256;
@@ -458,6 +499,7 @@ static void up_dir_defer(struct up_ctx *c, const char *path, unsigned depth, str
 	d->seq = c->ndirs++;
 	d->mode = up_mode(c, ae);
 	up_times(ae, d->ts);
+	return 0;
 }
 
 /* Owner and xattrs of directory @pfd/@name ("" = @pfd itself); mode and times are deferred. */
@@ -475,8 +517,7 @@ static int up_dir_meta(struct up_ctx *c, int pfd, const char *name, const struct
 		if (r < 0)
 			return r;
 	}
-	up_dir_defer(c, e->path, e->depth, ae);
-	return 0;
+	return up_dir_defer(c, e->path, e->depth, ae);
 }
 
 static int up_dir(struct up_ctx *c, int pfd, const char *name, const struct img_tar_entry *e,
@@ -748,14 +789,31 @@ static int up_finish_dirs(struct up_ctx *c)
 /* -------------------------------------------------------------------------- */
 /* the stream                                                                  */
 
-/* The tar reader's read callback: the next block of the decompressed stream. */
+/*
+ * The tar reader's read callback: the next block of the decompressed stream.
+ * Every UP_SPACE_EVERY bytes it checks that the store's filesystem keeps its
+ * reserve, so no layer (and no image of many layers) can fill the disk.
+ */
 static la_ssize_t up_read_cb(struct archive *a, void *opaque, const void **buf)
 {
-	struct img_zstream *z = opaque;
-	ssize_t n = img_zstream_read(z, buf);
+	struct up_ctx *c = opaque;
+	ssize_t n = img_zstream_read(c->in, buf);
 
-	if (n < 0)
-		archive_set_error(a, EIO, "%s", img_zstream_error(z));
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", img_zstream_error(c->in));
+		return n;
+	}
+	c->read_bytes += (uint64_t)n;
+	if (c->read_bytes - c->space_checked >= UP_SPACE_EVERY) {
+		c->space_checked = c->read_bytes;
+		if (up_space_short(c->dest, 0)) {
+			archive_set_error(a, ENOSPC,
+					  "the filesystem of the image store is less than %d%% free (after %llu bytes "
+					  "of this layer)",
+					  UP_SPACE_RESERVE_PCT, (unsigned long long)c->read_bytes);
+			return -1;
+		}
+	}
 	return n;
 }
 
@@ -822,7 +880,7 @@ int img_unpack_layer(int in_fd, int compression, int dest_dirfd, const char *exp
 		if (!c.tar)
 			abort();
 		archive_read_support_format_tar(c.tar);
-		if (archive_read_open(c.tar, c.in, NULL, up_read_cb, NULL) != ARCHIVE_OK)
+		if (archive_read_open(c.tar, &c, NULL, up_read_cb, NULL) != ARCHIVE_OK)
 			r = msb_err_set(err, MSB_ERR_INVALID, 0, "reading layer tar: %s",
 					up_tar_error(&c));
 	}
