@@ -340,11 +340,16 @@ static void handle_frame(const struct proto_msg *m)
 		proto_enc_end(&out);
 		send_flush();
 		break;
-	case PROTO_SHUTDOWN:
+	case PROTO_SHUTDOWN: {
+		/* the image's StopSignal, if it named one */
+		uint32_t sig = SIGTERM;
+		if (proto_get_u32(m, T_SIGNAL, &sig) < 0 || sig == 0 || sig > 64 || sig == SIGSTOP)
+			sig = SIGTERM;
 		shutting_down = true;
-		kill(-1, SIGTERM);
+		kill(-1, (int)sig);
 		reap(); /* with nothing left to wait for, exit now */
 		break;
+	}
 	case PROTO_FS_GET:
 	case PROTO_FS_STAT:
 		agent_fs_get(m, &out, CHANNEL_FD);

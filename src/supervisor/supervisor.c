@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -245,6 +246,8 @@ static void compose_exec(struct sup *s, const struct proto_msg *m, uint32_t gid)
 static void client_close(struct sup *s, int idx);
 static _Noreturn void finish(struct sup *s, bool helper_reaped, int status);
 
+static int stop_signal(struct sup *s);
+
 static void begin_stop(struct sup *s, uint64_t timeout_ms)
 {
 	struct itimerspec its = {0};
@@ -264,11 +267,38 @@ static void begin_stop(struct sup *s, uint64_t timeout_ms)
 		return;
 	}
 	proto_enc_begin(&s->enc, PROTO_SHUTDOWN, 0);
+	if (stop_signal(s))
+		proto_enc_u32(&s->enc, T_SIGNAL, (uint32_t)stop_signal(s));
 	proto_enc_end(&s->enc);
 	send_chan(s);
 	its.it_value.tv_sec = (time_t)(timeout_ms / 1000);
 	its.it_value.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
 	timerfd_settime(s->tfd, 0, &its, NULL);
+}
+
+/* The image's StopSignal ("SIGINT", "INT", "2"), or 0 for the default SIGTERM. */
+static int stop_signal(struct sup *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {{"HUP", SIGHUP},	{"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+		     {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"STOP", SIGSTOP}};
+	const char *v = config_str(s->cfg, "stop_signal");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return 0;
+	if (strncmp(v, "SIG", 3) == 0)
+		v += 3;
+	n = strtol(v, &end, 10);
+	if (*end == '\0' && end != v)
+		return n > 0 && n < 65 && n != SIGSTOP ? (int)n : 0;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(v, names[i].name) == 0)
+			return names[i].sig == SIGSTOP ? 0 : names[i].sig;
+	return 0;
 }
 
 static void reply_error(struct sup *s, int idx, uint32_t csid, const char *msg)

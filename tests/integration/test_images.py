@@ -144,7 +144,7 @@ def busybox_files():
     return files
 
 
-def push_image(reg_host, repo, layers, cmd=("/bin/sh",), workdir=None):
+def push_image(reg_host, repo, layers, cmd=("/bin/sh",), workdir=None, stop_signal=None):
     """Build an OCI layout from tar layers (gzip) and push it; returns (manifest digest, layer digests)."""
     d = tempfile.mkdtemp(prefix="msb-oci-")
     blobs = os.path.join(d, "blobs", "sha256")
@@ -163,6 +163,8 @@ def push_image(reg_host, repo, layers, cmd=("/bin/sh",), workdir=None):
     conf = {"Env": ["PATH=/bin"], "Cmd": list(cmd)}
     if workdir:
         conf["WorkingDir"] = workdir
+    if stop_signal:
+        conf["StopSignal"] = stop_signal
     cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": conf,
                       "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
     man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -510,3 +512,17 @@ def test_killed_pull_leaves_nothing_that_passes_for_valid(msb, images):
             assert msb.run("run", "--pull", "never", ref, "--", "-c", "1").returncode == 125
     msb.ok("pull", ref)
     assert msb.ok("run", ref, "--", "-c", "import json; print(json.dumps([1]))").out.strip() == "[1]"
+
+
+def test_stop_signal_from_the_image(msb, images, registry):
+    files = busybox_files()
+    for c in ("sleep", "trap"):
+        files["bin/" + c] = ("sym", "busybox")
+    push_image(registry.host, "stopsig/x:1", [tar_layer(files)], stop_signal="SIGUSR1")
+    ref = registry.host + "/stopsig/x:1"
+    msb.ok("run", "-d", "--name", "sig", ref, "--", "sh", "-c",
+           "trap 'echo got-usr1 > /tmp/sig; exit 0' USR1; while true; do sleep 0.1; done")
+    time.sleep(0.5)
+    msb.ok("stop", "sig")
+    msb.ok("start", "sig")
+    assert msb.ok("exec", "sig", "--", "cat", "/tmp/sig").out.strip() == "got-usr1"
