@@ -547,44 +547,13 @@ out:
 
 struct pack_job {
 	int src_fd, out_fd;
-	int r;
-	msb_error err;
 	struct img_unpack_stats st;
 };
 
-static int pack_run(void *arg)
+static int pack_run(void *arg, bool owners, msb_error *err)
 {
 	struct pack_job *j = arg;
-	j->r = img_pack_layer(j->src_fd, j->out_fd, IMG_UNPACK_OWNERS, &j->st, &j->err);
-	return j->r == 0 ? 0 : 1;
-}
-
-/* Pack a layer directory as its owner can read it (rootless: inside the user namespace). */
-static int pack_as_owner(struct pack_job *job, msb_error *err)
-{
-	struct ns_idmap m;
-	if (geteuid() == 0 || ns_idmap_plan(&m, NULL) < 0 || !m.multi) {
-		job->r = img_pack_layer(job->src_fd, job->out_fd, geteuid() == 0 ? IMG_UNPACK_OWNERS : 0, &job->st, err);
-		return job->r;
-	}
-	{
-		struct pack_job *shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		int r;
-		if (shared == MAP_FAILED)
-			return msb_err_sys(err, errno, "mmap");
-		*shared = *job;
-		shared->r = -MSB_ERR_SYSTEM;
-		snprintf(shared->err.msg, sizeof(shared->err.msg), "the packer died");
-		r = ns_userns_call(pack_run, shared, err);
-		if (shared->r < 0) {
-			if (err)
-				*err = shared->err;
-			r = shared->r;
-		}
-		job->st = shared->st;
-		munmap(shared, sizeof(*shared));
-		return r;
-	}
+	return img_pack_layer(j->src_fd, j->out_fd, owners ? IMG_UNPACK_OWNERS : 0, &j->st, err);
 }
 
 static int add_entry(struct archive *a, const char *name, const void *data, size_t len, int fd, uint64_t fsize)
@@ -661,7 +630,7 @@ static int save_image(msb_ctx *ctx, int images_fd, struct archive *a, const char
 		if (job.src_fd < 0 || job.out_fd < 0)
 			r = msb_err_sys(err, errno, "image %s: open layer %s", text, d);
 		else
-			r = pack_as_owner(&job, err);
+			r = img_as_store_owner(pack_run, &job, sizeof(job), err);
 		if (r == 0) {
 			const char *hex = imgstore_hex(job.st.diff_id);
 			json_array_append_new(diff_ids, json_string(job.st.diff_id));

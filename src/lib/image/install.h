@@ -7,6 +7,7 @@
 #define MSB_IMAGE_INSTALL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "image/manifest.h"
 #include "msb.h"
@@ -24,6 +25,21 @@
  * into place. A layer already present is left alone. Return: 0 or -MSB_ERR_*.
  */
 int img_layer_install(int images_fd, int blob_fd, int compression, const char *diff_id, msb_error *err);
+
+/**
+ * img_as_store_owner() - run @fn as the owner of the store's layer files.
+ * @fn: the job; @owners says whether it may set (unpack) or record (pack) file owners
+ * @arg, @size: the job's argument block; copied to memory shared with the
+ *              child that runs @fn when that is needed, and copied back
+ * @err: error out, @fn's own error when it failed
+ *
+ * As root, or rootless without subordinate ids, @fn runs here. Rootless with
+ * subordinate ids, it runs in a child that is root of a user namespace with
+ * the sandboxes' id map (fds in @arg stay valid there).
+ *
+ * Return: @fn's result, or -MSB_ERR_*.
+ */
+int img_as_store_owner(int (*fn)(void *arg, bool owners, msb_error *err), void *arg, size_t size, msb_error *err);
 
 /* The image record imgstore_put() stores (see docs/images.md). */
 json_t *img_record_new(const char *manifest_digest, const char *raw_manifest, size_t manifest_len,

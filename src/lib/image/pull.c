@@ -173,59 +173,66 @@ static int fetch_manifest(struct pull *p, msb_error *err)
 
 /* ---- layers ---------------------------------------------------------------- */
 
-/* What an unpack in a child (rootless, inside the user namespace) reports back. */
-struct unpack_job {
-	int blob_fd, dest_fd, compression;
-	const char *diff_id;
-	unsigned flags;
+/* The result of a job run by img_as_store_owner(), in memory shared with the child that ran it. */
+struct owner_call {
+	int (*fn)(void *arg, bool owners, msb_error *err);
 	int r;
 	msb_error err;
-	struct img_unpack_stats st;
+	char arg[]; /* a copy of the caller's argument block */
 };
 
-static int unpack_run(void *arg)
+static int owner_call_run(void *p)
 {
-	struct unpack_job *j = arg;
-	j->r = img_unpack_layer(j->blob_fd, j->compression, j->dest_fd, j->diff_id, j->flags, NULL, &j->st, &j->err);
-	return j->r == 0 ? 0 : 1;
+	struct owner_call *c = p;
+	c->r = c->fn(c->arg, true, &c->err);
+	return c->r == 0 ? 0 : 1;
 }
 
 /*
- * Unpack as the owner the layer must have on disk: as root, the image's own
- * ids (sandboxes see them through id-mapped mounts); rootless with
- * subordinate ids, inside a user namespace with the sandboxes' map, so the
- * files carry the same host ids a sandbox maps; rootless without them, as
- * the user (every file then belongs to the sandbox's only id).
+ * The store holds each layer's files with the owners the sandboxes need: as
+ * root, the image's own ids (sandboxes see them through id-mapped mounts);
+ * rootless with subordinate ids, the host ids of the sandboxes' map, which
+ * only a process inside a user namespace with that map can write or read
+ * back; rootless without them, the user (the sandbox's only id).
  */
-static int unpack_as_owner(struct unpack_job *job, msb_error *err)
+int img_as_store_owner(int (*fn)(void *arg, bool owners, msb_error *err), void *arg, size_t size, msb_error *err)
 {
 	struct ns_idmap m;
-	struct unpack_job *shared;
+	struct owner_call *c;
+	size_t len = sizeof(*c) + size;
 	int r;
 
-	if (geteuid() == 0 || ns_idmap_plan(&m, NULL) < 0 || !m.multi) {
-		job->flags = geteuid() == 0 ? IMG_UNPACK_OWNERS : 0;
-		r = img_unpack_layer(job->blob_fd, job->compression, job->dest_fd, job->diff_id, job->flags, NULL,
-				     &job->st, err);
-		return r;
-	}
-	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
+	if (geteuid() == 0 || ns_idmap_plan(&m, NULL) < 0 || !m.multi)
+		return fn(arg, geteuid() == 0, err);
+	c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED)
 		return msb_err_sys(err, errno, "mmap");
-	*shared = *job;
-	shared->flags = IMG_UNPACK_OWNERS;
-	shared->r = -MSB_ERR_SYSTEM;
-	snprintf(shared->err.msg, sizeof(shared->err.msg), "the unpacker died");
-	r = ns_userns_call(unpack_run, shared, err);
-	if (shared->r < 0) {
-		if (err) {
-			*err = shared->err;
-		}
-		r = shared->r;
+	c->fn = fn;
+	c->r = -MSB_ERR_SYSTEM;
+	snprintf(c->err.msg, sizeof(c->err.msg), "the image worker in the user namespace died");
+	memcpy(c->arg, arg, size);
+	r = ns_userns_call(owner_call_run, c, err);
+	if (c->r < 0) {
+		if (err)
+			*err = c->err;
+		r = c->r;
 	}
-	job->st = shared->st;
-	munmap(shared, sizeof(*shared));
+	memcpy(arg, c->arg, size);
+	munmap(c, len);
 	return r;
+}
+
+struct unpack_job {
+	int blob_fd, dest_fd, compression;
+	const char *diff_id;
+	struct img_unpack_stats st;
+};
+
+static int unpack_run(void *arg, bool owners, msb_error *err)
+{
+	struct unpack_job *j = arg;
+	return img_unpack_layer(j->blob_fd, j->compression, j->dest_fd, j->diff_id, owners ? IMG_UNPACK_OWNERS : 0,
+				NULL, &j->st, err);
 }
 
 static int cmp_hex(const void *a, const void *b)
@@ -266,7 +273,7 @@ int img_layer_install(int images_fd, int blob_fd, int compression, const char *d
 	if (mkdirat(images_fd, tmp, 0755) < 0 ||
 	    (job.dest_fd = openat(images_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return msb_err_sys(err, errno, "create a directory to unpack layer %s", diff_id);
-	r = unpack_as_owner(&job, err);
+	r = img_as_store_owner(unpack_run, &job, sizeof(job), err);
 	close(job.dest_fd);
 	if (r < 0) {
 		remove_tmp(images_fd, dir);
