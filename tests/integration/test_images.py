@@ -526,3 +526,20 @@ def test_stop_signal_from_the_image(msb, images, registry):
     msb.ok("stop", "sig")
     msb.ok("start", "sig")
     assert msb.ok("exec", "sig", "--", "cat", "/tmp/sig").out.strip() == "got-usr1"
+
+
+def test_image_owners_seen_through_the_sandbox_map(msb, images):
+    """Layer files keep the image's owners inside (root: through id-mapped layers); root can change image
+    files (copy-up into the sandbox's own layer), other users cannot, and the store is never written."""
+    ref = reg(images, "test/busybox:1")
+    out = msb.ok("run", ref, "--", "sh", "-c",
+                 "stat -c '%u %g' /home/app /bin/busybox; echo changed >> /etc/os-release && tail -1 /etc/os-release;"
+                 "su app -s /bin/sh -c 'echo x >> /etc/passwd' 2>/dev/null && echo app-wrote || echo app-denied").out
+    lines = out.split("\n")
+    assert lines[0] == "1000 1000" and lines[1] == "0 0", out
+    assert lines[2] == "changed" and lines[3] == "app-denied", out
+    # the store's copy is untouched
+    for d in store_layers(msb):
+        p = os.path.join(msb.home, "images", "layers", d, "etc", "os-release")
+        if os.path.exists(p):
+            assert "changed" not in open(p).read()
