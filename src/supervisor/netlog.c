@@ -36,10 +36,14 @@ void np_log(struct netproxy *np, const char *dir, const char *proto, const struc
 		return;
 	util_format_rfc3339_ms(util_wall_ms(), t);
 	net_addr_format(dst, ip, sizeof(ip));
-	snprintf(summary, sizeof(summary), "%s %s %s %s%s%s:%u%s%s%s", action, dir, proto, name ? name : "",
-		 name ? " " : "", ip, port, d && d->rule >= 0 ? " rule " : "", "", note ? note : "");
-	if (d && d->rule >= 0)
-		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary), "%d", d->rule);
+	{
+		int n = snprintf(summary, sizeof(summary), "%s %s %s %s%s%s:%u", action, dir, proto, name ? name : "",
+				 name ? " " : "", ip, port);
+		if (d && d->rule >= 0)
+			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (rule %d)", d->rule);
+		if (note)
+			snprintf(summary + n, sizeof(summary) - (size_t)n, " (%s)", note);
+	}
 	buf_printf(&b, "{\"t\":\"%s\",\"s\":\"network\"", t);
 	str_or_null(&b, "d", summary);
 	buf_printf(&b, ",\"dir\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\",\"port\":%u", dir, proto, ip, port);

@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "net/netcfg.h"
 #include "ns/ns.h"
 #include "sandbox.h"
 
@@ -126,8 +127,11 @@ int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 	snprintf(hn, sizeof(hn), "%s\n", hostname);
 	r |= put(etc, "hostname", hn, 0644);
 	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n"
+		 NET_GW4 "\t" NET_HOST_NAME "\n" NET_GW6 "\t" NET_HOST_NAME "\n",
+		 hostname);
 	r |= put(etc, "hosts", hosts, 0644);
-	r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
+	/* the gateways: every query to any resolver is intercepted by the supervisor anyway (docs/network.md) */
+	r |= put(etc, "resolv.conf", "nameserver " NET_GW4 "\nnameserver " NET_GW6 "\n", 0644);
 	return r ? -EIO : 0;
 }
