@@ -10,12 +10,15 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "world"))
+from world import world_fixture  # noqa: E402,F401  (the session fixture `world`)
 MSB = os.environ.get("MSB_BIN", os.path.join(REPO, "build", "msb"))
 MODE = os.environ.get("MSB_TEST_MODE", "root")
 TEST_USER = os.environ.get("MSB_TEST_USER", "msbtest")
