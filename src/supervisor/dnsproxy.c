@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "net/netcfg.h"
+#include "net/tls_sni.h"
 #include "netproxy.h"
 
 #define DNS_TICK_MS 100
@@ -146,7 +147,7 @@ struct reply_to {
 	socklen_t peer_len;
 };
 
-static void timer_arm(struct netproxy *np, bool on)
+void np_timer_arm(struct netproxy *np, bool on)
 {
 	struct itimerspec its = {0};
 	if (on == np->timer_armed)
@@ -321,7 +322,7 @@ static void forward(struct netproxy *np, const struct reply_to *to, const struct
 		query_fail(np, slot);
 		return;
 	}
-	timer_arm(np, true);
+	np_timer_arm(np, true);
 }
 
 /* An address answered for a public name must not be reserved unless an address rule allows it. */
@@ -408,6 +409,13 @@ void np_dns_tick(struct netproxy *np, uint64_t now)
 	}
 	for (int i = 0; i < NP_MAX_FLOWS; i++) {
 		struct np_flow *f = &np->flows[i];
+		if (f->kind == NP_FLOW_PEEK) {
+			if (now - f->last_ms >= NET_SNI_PEEK_MS)
+				np_peek_expired(np, i);
+			else
+				busy = true;
+			continue;
+		}
 		if (f->kind != NP_FLOW_DNS_TCP)
 			continue;
 		if (!f->dns->pending && now - f->last_ms >= NP_DNS_TCP_IDLE_MS)
@@ -415,7 +423,7 @@ void np_dns_tick(struct netproxy *np, uint64_t now)
 		else
 			busy = true;
 	}
-	timer_arm(np, busy);
+	np_timer_arm(np, busy);
 }
 
 /* ---- one query ------------------------------------------------------------------ */
@@ -488,7 +496,7 @@ void np_dns_tcp_start(struct netproxy *np, int i)
 	f->dns = xcalloc(1, sizeof(*f->dns));
 	f->last_ms = util_now_ms();
 	np_epoll(np, f->gfd, NP_TAG(NP_T_GUEST, i), &f->ev_g, EPOLLIN);
-	timer_arm(np, true);
+	np_timer_arm(np, true);
 }
 
 void np_dns_tcp_event(struct netproxy *np, int i, uint32_t events)

@@ -44,6 +44,7 @@
 
 #include "config.h"
 #include "net/netcfg.h"
+#include "net/tls_sni.h"
 #include "netproxy.h"
 
 /* <linux/netfilter_ipv4.h> and <linux/netfilter_ipv6/ip6_tables.h>; their headers clash with libc's */
@@ -254,43 +255,117 @@ static int original_dst(int fd, bool v6, struct net_addr *a, uint16_t *port)
 	return 0;
 }
 
-/* Decide, then connect the host side of flow @i to @dst:@port. */
-static void start_egress(struct netproxy *np, int i, const struct net_addr *dst, uint16_t port)
+/* Connect the host side of allowed flow @i; @group decides where the gateway leads. */
+static void connect_upstream(struct netproxy *np, int i, enum net_group group)
 {
 	struct np_flow *f = &np->flows[i];
-	const char *names[16];
-	struct net_flow fl = {.dir = NET_DIR_EGRESS, .proto = NET_PROTO_TCP, .addr = *dst, .port = port,
-			      .names = names, .match = NET_MATCH_CACHE_ONLY};
-	struct net_decision d;
+	struct net_addr target = f->dst;
 	struct sockaddr_storage ss;
-	struct net_addr target = *dst;
 	socklen_t sl;
 
-	fl.n_names = np_pin_names(np, dst, names, ARRAY_SIZE(names), util_now_ms());
-	net_policy_eval(&np->pol, &fl, &d);
-	np_log(np, "egress", "tcp", dst, port, d.name ? d.name : (fl.n_names ? names[0] : NULL), &d,
-	       d.verdict == NET_VERDICT_ALLOW ? "allow" : "deny", NULL);
-	if (d.verdict != NET_VERDICT_ALLOW) {
-		np_flow_close(np, i, true);
-		return;
-	}
 	/* the gateway is the host: its loopback, same family, same port (spec/network.md §8, #1379) */
-	if (d.group == NET_GROUP_HOST)
-		net_addr_parse(dst->family == NET_AF_INET ? "127.0.0.1" : "::1", &target);
-	sl = addr_to_sa(&target, port, &ss);
+	if (group == NET_GROUP_HOST)
+		net_addr_parse(f->dst.family == NET_AF_INET ? "127.0.0.1" : "::1", &target);
+	sl = addr_to_sa(&target, f->dport, &ss);
 	f->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->ufd < 0) {
 		np_flow_close(np, i, true);
 		return;
 	}
 	f->kind = NP_FLOW_CONNECTING;
-	if (connect(f->ufd, (struct sockaddr *)&ss, sl) == 0) {
+	np_epoll(np, f->gfd, NP_TAG(NP_T_GUEST, i), &f->ev_g, 0);
+	if (connect(f->ufd, (struct sockaddr *)&ss, sl) == 0)
 		flow_start(np, i);
-	} else if (errno == EINPROGRESS) {
+	else if (errno == EINPROGRESS)
 		np_epoll(np, f->ufd, NP_TAG(NP_T_UPSTREAM, i), &f->ev_u, EPOLLOUT);
+	else
+		np_flow_close(np, i, true);
+}
+
+/* Evaluate flow @i in mode @match (with @sni for NET_MATCH_SNI); returns the verdict, logged. */
+static enum net_verdict decide(struct netproxy *np, int i, enum net_match match, const char *sni,
+			       struct net_decision *d)
+{
+	struct np_flow *f = &np->flows[i];
+	const char *names[16];
+	struct net_flow fl = {.dir = NET_DIR_EGRESS, .proto = NET_PROTO_TCP, .addr = f->dst, .port = f->dport,
+			      .names = names, .sni = sni, .match = match};
+
+	fl.n_names = np_pin_names(np, &f->dst, names, ARRAY_SIZE(names), util_now_ms());
+	net_policy_eval(&np->pol, &fl, d);
+	if (d->verdict != NET_VERDICT_DEFER)
+		np_log(np, "egress", "tcp", &f->dst, f->dport, sni ? sni : d->name ? d->name : (fl.n_names ? names[0] : NULL),
+		       d, d->verdict == NET_VERDICT_ALLOW ? "allow" : "deny", NULL);
+	return d->verdict;
+}
+
+/*
+ * A new connection: decide before any host-side socket exists. With domain
+ * rules the decision may wait for the TLS server name (spec/network.md §3):
+ * the flow then peeks at the guest's first bytes (they stay in the socket
+ * for the relay) for up to NET_SNI_PEEK_MAX bytes and NET_SNI_PEEK_MS.
+ */
+static void start_egress(struct netproxy *np, int i)
+{
+	struct np_flow *f = &np->flows[i];
+	struct net_decision d;
+	enum net_verdict v = decide(np, i, net_policy_has_domain_rules(&np->pol) ? NET_MATCH_DEFERRED
+										   : NET_MATCH_CACHE_ONLY, NULL, &d);
+
+	if (v == NET_VERDICT_ALLOW) {
+		connect_upstream(np, i, d.group);
+	} else if (v == NET_VERDICT_DEFER) {
+		f->kind = NP_FLOW_PEEK;
+		f->last_ms = util_now_ms();
+		/* edge-triggered: peeked bytes stay readable, only new bytes should wake us */
+		np_epoll(np, f->gfd, NP_TAG(NP_T_GUEST, i), &f->ev_g, EPOLLIN | EPOLLRDHUP | EPOLLET);
+		np_timer_arm(np, true);
 	} else {
 		np_flow_close(np, i, true);
 	}
+}
+
+static uint8_t peek_buf[NET_SNI_PEEK_MAX];
+
+/* Decide a peeked flow: deny closes with a FIN (the guest's handshake completed), allow connects. */
+static void peek_decide(struct netproxy *np, int i, const char *sni)
+{
+	struct net_decision d;
+	enum net_verdict v = decide(np, i, sni ? NET_MATCH_SNI : NET_MATCH_CACHE_ONLY, sni, &d);
+
+	if (v == NET_VERDICT_ALLOW) {
+		connect_upstream(np, i, d.group);
+		return;
+	}
+	/* a policy denial after the handshake is a FIN (spec/network.md §8, #905): unread bytes would make it a RST */
+	shutdown(np->flows[i].gfd, SHUT_RD);
+	while (recv(np->flows[i].gfd, peek_buf, sizeof(peek_buf), MSG_DONTWAIT) > 0)
+		;
+	np_flow_close(np, i, false);
+}
+
+void np_peek_expired(struct netproxy *np, int i)
+{
+	peek_decide(np, i, NULL);
+}
+
+static void peek(struct netproxy *np, int i)
+{
+	uint8_t *buf = peek_buf;
+	char sni[NET_NAME_MAX + 1];
+	ssize_t n = recv(np->flows[i].gfd, buf, sizeof(peek_buf), MSG_PEEK | MSG_DONTWAIT);
+	int r;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		np_flow_close(np, i, n < 0); /* gone before saying anything */
+		return;
+	}
+	r = net_tls_sni(buf, (size_t)n, sni);
+	if (r == NET_SNI_MORE && (size_t)n < sizeof(peek_buf))
+		return;
+	peek_decide(np, i, r == NET_SNI_FOUND ? sni : NULL);
 }
 
 static int flow_alloc(struct netproxy *np, int gfd)
@@ -335,11 +410,13 @@ static void accept_tcp(struct netproxy *np, int which)
 			close_reset(fd); /* over the cap */
 			continue;
 		}
+		np->flows[i].dst = dst;
+		np->flows[i].dport = port;
 		if (port == 53) {
 			np_dns_tcp_start(np, i);
 			continue;
 		}
-		start_egress(np, i, &dst, port);
+		start_egress(np, i);
 	}
 }
 
@@ -495,6 +572,10 @@ void netproxy_event(struct netproxy *np, uint32_t idx, uint32_t events)
 		if (slot >= NP_MAX_FLOWS)
 			break;
 		switch (np->flows[slot].kind) {
+		case NP_FLOW_PEEK:
+			if (type == NP_T_GUEST)
+				peek(np, (int)slot);
+			break;
 		case NP_FLOW_CONNECTING:
 			if (type == NP_T_UPSTREAM)
 				connected(np, (int)slot);

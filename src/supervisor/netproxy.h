@@ -39,6 +39,7 @@ enum np_tag {
 
 enum np_flow_kind {
 	NP_FLOW_FREE,
+	NP_FLOW_PEEK,       /* the policy waits for the TLS ClientHello's server name */
 	NP_FLOW_CONNECTING, /* policy allowed; waiting for the host-side connect */
 	NP_FLOW_SPLICE,     /* relaying both directions with splice(2) */
 	NP_FLOW_DNS_TCP,    /* the guest speaks DNS over TCP to us */
@@ -66,7 +67,9 @@ struct np_flow {
 	size_t inpipe[2];	 /* bytes in each pipe */
 	bool rd_eof[2], shut[2]; /* read EOF seen on the source of dir; SHUT_WR sent to its sink */
 	uint32_t ev_g, ev_u;	 /* events registered (0 = not in epoll) */
-	uint64_t last_ms;	 /* DNS over TCP idle timeout */
+	uint64_t last_ms;	 /* DNS over TCP idle timeout; start of the ClientHello peek */
+	struct net_addr dst;	 /* original destination */
+	uint16_t dport;
 	struct np_dns_tcp *dns;
 };
 
@@ -127,6 +130,9 @@ int netproxy_open_helper(msb_error *err);
 bool netproxy_wanted(const json_t *cfg);
 void np_epoll(struct netproxy *np, int fd, uint32_t tag, uint32_t *cur, uint32_t want);
 void np_flow_close(struct netproxy *np, int i, bool reset);
+void np_timer_arm(struct netproxy *np, bool on);
+/* A peeking flow whose ClientHello did not come in time: decide without a server name. */
+void np_peek_expired(struct netproxy *np, int i);
 
 /* dnsproxy.c */
 int np_dns_config(struct netproxy *np, const json_t *cfg, msb_error *err);
