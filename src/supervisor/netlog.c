@@ -2,7 +2,7 @@
 /*
  * netlog.c - the network decision log: one JSON line per allow or deny in
  * <sandbox>/logs/network.log, e.g.
- *   {"t":"2026-11-23T16:30:00.123Z","s":"network","d":"deny egress tcp 10.77.0.10:80",
+ *   {"t":"2026-11-23T16:30:00.123Z","s":"network","d":"deny egress tcp 10.77.0.10:80\n",
  *    "dir":"egress","proto":"tcp","dst":"10.77.0.10","port":80,"name":null,
  *    "rule":null,"action":"deny","reason":"no rule matched; egress default is deny"}
  * "t", "s" and "d" follow exec.log's shape so `msb logs --source network`
@@ -42,7 +42,9 @@ void np_log(struct netproxy *np, const char *dir, const char *proto, const struc
 		if (d && d->rule >= 0)
 			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (rule %d)", d->rule);
 		if (note)
-			snprintf(summary + n, sizeof(summary) - (size_t)n, " (%s)", note);
+			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (%s)", note);
+		if ((size_t)n < sizeof(summary) - 1)
+			snprintf(summary + n, sizeof(summary) - (size_t)n, "\n"); /* bodies are lines, as in exec.log */
 	}
 	buf_printf(&b, "{\"t\":\"%s\",\"s\":\"network\"", t);
 	str_or_null(&b, "d", summary);

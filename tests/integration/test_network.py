@@ -284,6 +284,8 @@ def test_decision_log(msb, w):
                 " getent hosts %s" % (w.PUB1_V4, w.LAN_V4, w.NAME_MALWARE))
         path = os.path.join(msb.home, "sandboxes", name, "logs", "network.log")
         entries = [json.loads(ln) for ln in open(path)]
+        shown = msb.ok("logs", name, "--source", "network").out
+        both = msb.ok("logs", name, "--source", "network,stdout").out
     finally:
         msb.run("rm", "-f", name)
     by = {(e["proto"], e["dst"], e["port"]): e for e in entries}
@@ -294,3 +296,8 @@ def test_decision_log(msb, w):
     mal = [e for e in entries if e["name"] == w.NAME_MALWARE]
     assert mal and all(e["action"] == "deny" and e["rule"] == 0 and e["proto"].startswith("dns") for e in mal)
     assert all(e["s"] == "network" and e["t"].endswith("Z") for e in entries)
+    assert "allow egress tcp %s:80 (rule 2)\n" % w.PUB1_V4 in shown
+    assert "deny egress tcp %s:80" % w.LAN_V4 in shown
+    # merged in time order with the command's output
+    assert both.index("allow egress tcp %s:80" % w.PUB1_V4) < both.index("hello from %s /" % w.PUB1_V4) < \
+        both.index("deny egress tcp %s:80" % w.LAN_V4)
