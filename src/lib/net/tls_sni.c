@@ -88,8 +88,10 @@ int net_tls_sni(const uint8_t *p, size_t n, char out[NET_NAME_MAX + 1])
 					return NET_SNI_NONE;
 				for (size_t i = 0; i < k; i++) {
 					uint8_t c = p[d + 3 + i];
-					if (c <= 0x20 || c >= 0x7f)
+					if (c <= 0x20 || c >= 0x7f) {
+						out[0] = '\0';
 						return NET_SNI_NONE;
+					}
 					out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
 				}
 				out[k] = '\0';
