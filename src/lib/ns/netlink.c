@@ -58,7 +58,7 @@ struct rtattr *nl_put(struct nl_msg *m, uint16_t type, const void *data, size_t 
 		m->overflow = true;
 		return NULL;
 	}
-	rta = (struct rtattr *)((char *)&m->h + off);
+	rta = (struct rtattr *)(void *)((char *)&m->h + off);
 	rta->rta_type = type;
 	rta->rta_len = (unsigned short)RTA_LENGTH(len);
 	if (len)
@@ -81,7 +81,7 @@ void nl_nest_end(struct nl_msg *m, struct rtattr *nest)
 int nl_talk(struct nl_sock *nl, struct nl_msg *m)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	char rbuf[4096];
+	char rbuf[4096] __attribute__((aligned(8)));
 	ssize_t n;
 
 	if (m->overflow)
@@ -93,7 +93,11 @@ int nl_talk(struct nl_sock *nl, struct nl_msg *m)
 		n = TEMP_FAILURE_RETRY_INT(recv(nl->fd, rbuf, sizeof(rbuf), 0));
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
+			const struct nlmsghdr *h = (const struct nlmsghdr *)(void *)(rbuf + off);
+			if (h->nlmsg_len < sizeof(*h) || off + h->nlmsg_len > (size_t)n)
+				break;
+			off += NLMSG_ALIGN(h->nlmsg_len);
 			if (h->nlmsg_seq != nl->seq)
 				continue; /* a stale answer to an earlier request */
 			if (h->nlmsg_type == NLMSG_ERROR) {
