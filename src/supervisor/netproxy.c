@@ -123,34 +123,45 @@ void np_flow_close(struct netproxy *np, int i, bool reset)
 
 /* ---- the splice relay ------------------------------------------------------------ */
 
-/* Move what can be moved in direction @d. Return -1 when the flow broke. */
+/*
+ * Move what can be moved in direction @d: fill the pipe from the source while
+ * it has room and drain it into the sink, until neither makes progress.
+ * Return -1 when the flow broke.
+ */
 static int pump(struct np_flow *f, int d)
 {
 	int src = d == 0 ? f->gfd : f->ufd, dst = d == 0 ? f->ufd : f->gfd;
 
 	for (;;) {
+		bool progress = false;
 		ssize_t n;
+		if (!f->rd_eof[d] && f->inpipe[d] < f->pipe_cap) {
+			n = splice(src, NULL, f->pipe[d][1], NULL, f->pipe_cap - f->inpipe[d],
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == 0) {
+				f->rd_eof[d] = true;
+			} else if (n > 0) {
+				f->inpipe[d] += (size_t)n;
+				progress = true;
+			} else if (errno != EAGAIN && errno != EINTR) {
+				return -1;
+			}
+		}
 		if (f->inpipe[d]) {
 			n = splice(f->pipe[d][0], NULL, dst, NULL, f->inpipe[d], SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR ? 0 : -1;
-			f->inpipe[d] -= (size_t)n;
-			continue;
-		}
-		if (f->rd_eof[d]) {
-			if (!f->shut[d]) {
-				shutdown(dst, SHUT_WR); /* half-close travels on */
-				f->shut[d] = true;
+			if (n > 0) {
+				f->inpipe[d] -= (size_t)n;
+				progress = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				return -1;
 			}
-			return 0;
 		}
-		n = splice(src, NULL, f->pipe[d][1], NULL, NP_PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == 0)
-			f->rd_eof[d] = true;
-		else if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		else
-			f->inpipe[d] += (size_t)n;
+		if (f->rd_eof[d] && !f->inpipe[d] && !f->shut[d]) {
+			shutdown(dst, SHUT_WR); /* half-close travels on */
+			f->shut[d] = true;
+		}
+		if (!progress)
+			return 0;
 	}
 }
 
@@ -167,11 +178,11 @@ static void relay(struct netproxy *np, int i)
 		np_flow_close(np, i, false);
 		return;
 	}
-	if (!f->rd_eof[0] && !f->inpipe[0])
+	if (!f->rd_eof[0] && f->inpipe[0] < f->pipe_cap)
 		wg |= EPOLLIN;
 	if (f->inpipe[1])
 		wg |= EPOLLOUT;
-	if (!f->rd_eof[1] && !f->inpipe[1])
+	if (!f->rd_eof[1] && f->inpipe[1] < f->pipe_cap)
 		wu |= EPOLLIN;
 	if (f->inpipe[0])
 		wu |= EPOLLOUT;
@@ -193,6 +204,10 @@ static void flow_start(struct netproxy *np, int i)
 			return;
 		}
 		fcntl(f->pipe[d][1], F_SETPIPE_SZ, NP_PIPE_SIZE); /* best effort: the default 64 KiB also works */
+	}
+	{
+		int cap = fcntl(f->pipe[0][1], F_GETPIPE_SZ), cap1 = fcntl(f->pipe[1][1], F_GETPIPE_SZ);
+		f->pipe_cap = (size_t)(cap > 0 && cap1 > 0 ? (cap < cap1 ? cap : cap1) : 65536);
 	}
 	f->kind = NP_FLOW_SPLICE;
 	relay(np, i);

@@ -24,7 +24,7 @@
 #define NP_MAX_UPSTREAMS 8
 #define NP_MAX_PINS      2048
 #define NP_PIN_IPS       8
-#define NP_PIPE_SIZE     (256u << 10)
+#define NP_PIPE_SIZE     (1u << 20) /* the default pipe-max-size: unprivileged users get it too */
 #define NP_DNS_TCP_IDLE_MS 30000
 
 /* epoll tag: the supervisor passes ((uint64_t)kind << 32) | idx through; idx = type << 28 | slot. */
@@ -65,6 +65,7 @@ struct np_flow {
 	int gfd, ufd;		 /* guest side (in the sandbox's namespace), host side */
 	int pipe[2][2];		 /* [dir][read, write]; dir 0 guest->host, 1 host->guest */
 	size_t inpipe[2];	 /* bytes in each pipe */
+	size_t pipe_cap;	 /* capacity of the smaller pipe */
 	bool rd_eof[2], shut[2]; /* read EOF seen on the source of dir; SHUT_WR sent to its sink */
 	uint32_t ev_g, ev_u;	 /* events registered (0 = not in epoll) */
 	uint64_t last_ms;	 /* DNS over TCP idle timeout; start of the ClientHello peek */
