@@ -203,7 +203,8 @@ int msb_copy_out(msb_ctx *ctx, const char *name, const char *guest_path, const c
 
 /* ---- logs ----------------------------------------------------------------- */
 
-enum { MSB_LOG_STDOUT = 1, MSB_LOG_STDERR = 2, MSB_LOG_OUTPUT = 4, MSB_LOG_SYSTEM = 8 };
+/* MSB_LOG_NETWORK: the network decision log (logs/network.log, docs/network.md); not part of "all" */
+enum { MSB_LOG_STDOUT = 1, MSB_LOG_STDERR = 2, MSB_LOG_OUTPUT = 4, MSB_LOG_SYSTEM = 8, MSB_LOG_NETWORK = 16 };
 
 struct msb_log_query {
 	unsigned sources;	  /* MSB_LOG_* bits; 0 = stdout, stderr and output */

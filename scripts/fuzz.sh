@@ -25,6 +25,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 sources() {
 	case "$1" in
 	dns) echo "src/lib/net/dns.c" ;;
+	sni) echo "src/lib/net/tls_sni.c" ;;
 	manifest | tarpath) echo "src/lib/image/ref.c src/lib/image/manifest.c src/lib/image/tarpath.c src/lib/util.c -ljansson" ;;
 	parse) echo "src/lib/parse.c src/lib/sha256.c src/lib/util.c" ;;
 	policy) echo "src/lib/net/policy.c src/lib/net/policy_eval.c src/lib/net/policy_parse.c src/lib/util.c" ;;

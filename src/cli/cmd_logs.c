@@ -21,7 +21,7 @@ static const struct cli_opt opts[] = {
 	{"until", 0, true, G_UNTIL, "Show only entries strictly before this point."},
 	{"follow", 'f', false, G_FOLLOW, "Follow the log: keep reading new entries as they are written."},
 	{"timestamps", 0, false, G_TIMESTAMPS, "Prefix each line with the entry's timestamp."},
-	{"source", 0, true, G_SOURCE, "Sources to include (stdout, stderr, output, system, all)."},
+	{"source", 0, true, G_SOURCE, "Sources to include (stdout, stderr, output, system, network, all)."},
 	{"grep", 0, true, G_GREP, "Filter entries to those whose body matches this regex."},
 	{"json", 0, false, G_JSON, "Emit JSON Lines to stdout without decoding."},
 	{"color", 0, true, G_COLOR, "ANSI color handling (auto, always, never)."},
@@ -74,12 +74,13 @@ static unsigned source_bits(const char *list)
 			     : !strcmp(tok, "stderr") ? MSB_LOG_STDERR
 			     : !strcmp(tok, "output") ? MSB_LOG_OUTPUT
 			     : !strcmp(tok, "system") ? MSB_LOG_SYSTEM
+			     : !strcmp(tok, "network") ? MSB_LOG_NETWORK
 			     : !strcmp(tok, "all")    ? 15u
 						      : 0;
 		if (!b)
 			cli_usage_error(USAGE,
 					"invalid value '%s' for '--source' [possible values: stdout, stderr, output, "
-					"system, all]",
+					"system, network, all]",
 					tok);
 		bits |= b;
 	}

@@ -19,6 +19,7 @@ const char *const sandbox_opt_key[O_COUNT] = {
 	[O_MAX_DURATION] = "max-duration", [O_IDLE_TIMEOUT] = "idle-timeout",
 	[O_NO_NET] = "no-net", [O_NET] = "net", [O_NET_RULE] = "net-rule", [O_NET_DEFAULT] = "net-default",
 	[O_NET_DEFAULT_EGRESS] = "net-default-egress", [O_NET_DEFAULT_INGRESS] = "net-default-ingress",
+	[O_DNS_NAMESERVER] = "dns-nameserver", [O_DNS_QUERY_TIMEOUT] = "dns-query-timeout-ms",
 };
 
 static const struct cli_opt run_opts[] = {
@@ -67,6 +68,10 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 		case O_REPLACE:
 			replace = true;
 			break;
+		case O_NO_DNS_REBIND:
+			if (set(cfg, "no-dns-rebind-protection", "1") < 0)
+				goto bad;
+			break;
 		case O_REPLACE_TIMEOUT:
 			if (msb_parse_duration_ms(v, &ms, &err) < 0) {
 				cli_error(&err);
@@ -100,10 +105,6 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 	}
 	if (replace && set(cfg, "replace", "1") < 0)
 		goto bad;
-	if (cli_has(a, O_NET) || cli_has(a, O_NET_RULE) || cli_has(a, O_NET_DEFAULT) || cli_has(a, O_NET_DEFAULT_EGRESS) ||
-	    cli_has(a, O_NET_DEFAULT_INGRESS))
-		cli_warn("the network policy was checked and recorded, but this build does not connect sandboxes to a "
-			 "network yet: the sandbox has loopback only (everything is denied)");
 	return cfg;
 bad:
 	msb_config_free(cfg);

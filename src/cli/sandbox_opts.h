@@ -12,6 +12,7 @@ enum {
 	O_NAME = 1, O_CPUS, O_MEMORY, O_WORKDIR, O_SHELL, O_ENV, O_LABEL, O_REPLACE, O_REPLACE_TIMEOUT, O_QUIET,
 	O_SECURITY, O_ENTRYPOINT, O_HOSTNAME, O_USER, O_PULL, O_MAX_DURATION, O_IDLE_TIMEOUT, O_NO_NET,
 	O_LOG_LEVEL, O_NET, O_NET_RULE, O_NET_DEFAULT, O_NET_DEFAULT_EGRESS, O_NET_DEFAULT_INGRESS,
+	O_DNS_NAMESERVER, O_DNS_QUERY_TIMEOUT, O_NO_DNS_REBIND,
 	/* run only */
 	O_DETACH, O_TTY, O_NO_TTY, O_TIMEOUT, O_RLIMIT, O_DETACH_KEYS,
 	O_COUNT
@@ -44,6 +45,9 @@ extern const char *const sandbox_opt_key[O_COUNT];
 	{"net-default", 0, true, O_NET_DEFAULT, "Default action in both directions (allow, deny)."},          \
 	{"net-default-egress", 0, true, O_NET_DEFAULT_EGRESS, "Default action for egress."},                  \
 	{"net-default-ingress", 0, true, O_NET_DEFAULT_INGRESS, "Default action for ingress."},               \
+	{"dns-nameserver", 0, true, O_DNS_NAMESERVER, "Upstream DNS server (IP[:PORT], [IPv6]:PORT; repeatable)."}, \
+	{"dns-query-timeout-ms", 0, true, O_DNS_QUERY_TIMEOUT, "Per-attempt upstream DNS timeout in ms (default 5000)."}, \
+	{"no-dns-rebind-protection", 0, false, O_NO_DNS_REBIND, "Let DNS answers carry private and reserved addresses."}, \
 	{"log-level", 0, true, O_LOG_LEVEL, "Log verbosity for the sandbox runtime."}
 
 /* Build a config from parsed options; prints the error and returns -1 on bad input. */

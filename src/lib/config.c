@@ -11,7 +11,7 @@
 #include "parse.h"
 
 enum cfg_kind { K_STR, K_LIST, K_SIZE_MIB, K_DUR_S, K_DUR_MS, K_U8, K_BOOL, K_SECURITY, K_NAME, K_ENV, K_LABEL,
-		K_SHELL, K_NET };
+		K_SHELL, K_NET, K_MS };
 
 struct cfg_key {
 	const char *name;     /* msb_config_set key */
@@ -45,6 +45,10 @@ static const struct cfg_key keys[] = {
 	{"net-default", "net_flags", K_NET},
 	{"net-default-egress", "net_flags", K_NET},
 	{"net-default-ingress", "net_flags", K_NET},
+	/* DNS interceptor (spec/network.md §4) */
+	{"dns-nameserver", "dns_nameservers", K_LIST},
+	{"dns-query-timeout-ms", "dns_query_timeout_ms", K_MS},
+	{"no-dns-rebind-protection", "no_dns_rebind_protection", K_BOOL},
 };
 
 /* Validate the network flags so far plus @flag=@value with the policy engine, then record them. */
@@ -186,6 +190,14 @@ static int set_value(msb_config *cfg, const struct cfg_key *ck, const char *valu
 	}
 	case K_NET:
 		return set_net(cfg, ck->name, value, err);
+	case K_MS: {
+		char *end;
+		unsigned long long u = strtoull(value, &end, 10);
+		if (!*value || *end || u == 0 || u > 3600000 || value[0] == '-' || value[0] == '+')
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid %s \"%s\" (expected milliseconds, 1-3600000)",
+					   ck->name, value);
+		return set_u64(cfg, ck->json_key, u);
+	}
 	case K_BOOL:
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid %s \"%s\" (expected 0 or 1)", ck->name,

@@ -29,6 +29,7 @@ static unsigned source_bit(const char *s)
 	       : !strcmp(s, "stderr") ? MSB_LOG_STDERR
 	       : !strcmp(s, "output") ? MSB_LOG_OUTPUT
 	       : !strcmp(s, "system") ? MSB_LOG_SYSTEM
+	       : !strcmp(s, "network") ? MSB_LOG_NETWORK
 				      : 0;
 }
 
@@ -187,6 +188,33 @@ static int follow(const char *path, off_t pos, const struct query *f, msb_log_fn
 	}
 }
 
+/*
+ * The network decision log (written by the supervisor, supervisor/netlog.c),
+ * merged in time order with the exec.log lines already in @l. Lines of both
+ * logs begin {"t":"<RFC 3339 UTC ms>", so their text orders them; on a tie
+ * exec.log comes first.
+ */
+static void merge_network_log(const char *dir, struct lines *l)
+{
+	char *path = xasprintf("%s/logs/network.log", dir);
+	size_t a = 0, n_exec = l->n, b = l->n, k = 0;
+	char **v;
+
+	read_lines(path, l, NULL);
+	free(path);
+	if (l->n == n_exec)
+		return;
+	v = xcalloc(l->n, sizeof(*v));
+	while (a < n_exec || b < l->n) {
+		if (b == l->n || (a < n_exec && strncmp(l->v[a], l->v[b], 32) <= 0))
+			v[k++] = l->v[a++];
+		else
+			v[k++] = l->v[b++];
+	}
+	free(l->v);
+	l->v = v;
+}
+
 MSB_EXPORT int msb_logs(msb_ctx *ctx, const char *name, const struct msb_log_query *q, msb_log_fn cb, void *arg,
 			msb_error *err)
 {
@@ -222,6 +250,8 @@ MSB_EXPORT int msb_logs(msb_ctx *ctx, const char *name, const struct msb_log_que
 	free(path);
 	path = xasprintf("%s/logs/exec.log", dir);
 	read_lines(path, &l, &end);
+	if (f.sources & MSB_LOG_NETWORK)
+		merge_network_log(dir, &l);
 	for (size_t i = 0; i < l.n; i++)
 		deliver(l.v[i], &f, keep_entry, &t);
 	if (q->tail && q->tail < t.kept.n)

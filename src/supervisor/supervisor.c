@@ -42,6 +42,7 @@
 #include "image/imgstore.h"
 #include "image/manifest.h"
 #include "msb.h"
+#include "netproxy.h"
 #include "ns/ns.h"
 #include "parse.h"
 #include "proto.h"
@@ -51,7 +52,7 @@
 #define MAX_ROUTES  1024
 #define OUTQ_HIGH   (32u << 20) /* stop reading the agent while a client is this far behind */
 
-enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_LIFE, EV_DRAIN };
+enum { EV_LISTEN = 1, EV_CHAN, EV_SIGNAL, EV_TIMER, EV_CLIENT, EV_LIFE, EV_DRAIN, EV_NET };
 
 struct peer {
 	int fd;
@@ -90,6 +91,8 @@ struct sup {
 	bool stopping, chan_paused;
 	struct execlog log;
 	struct proto_enc enc;
+	struct ns_net_fds net_fds; /* the chokepoint's sockets in the sandbox's namespace (netproxy.c) */
+	struct netproxy *net;
 };
 
 static struct proto_msg msgbuf;
@@ -693,6 +696,9 @@ static void dispatch(struct sup *s, uint64_t t, uint32_t events)
 	case EV_LIFE:
 		lifetime_tick(s);
 		break;
+	case EV_NET:
+		netproxy_event(s->net, (uint32_t)idx, events);
+		break;
 	case EV_DRAIN:
 		if (read(s->dfd, &exp, sizeof(exp)) == sizeof(exp))
 			store_set_status(s->ctx, s->name, MSB_STATUS_DRAINING, getpid(), proc_start_time(getpid()), NULL);
@@ -922,7 +928,7 @@ static int image_layers(struct sup *s, struct ns_boot *b, msb_error *err)
 
 static int boot(struct sup *s, msb_error *err)
 {
-	struct ns_boot b = {.log_fd = -1, .host_image = true};
+	struct ns_boot b = {.log_fd = -1, .host_image = true, .nft_fd = -1};
 	const char *sec = config_str(s->cfg, "security");
 	int sv[2], r;
 
@@ -969,7 +975,17 @@ static int boot(struct sup *s, msb_error *err)
 	b.limits.cpus = (unsigned)config_u64(s->cfg, "cpus", 0);
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
 	b.limits.pids = NS_DEFAULT_PIDS; /* enforced with RLIMIT_NPROC, no cgroup needed (boot.c) */
+	if (netproxy_wanted(s->cfg)) {
+		b.nft_fd = fd_high(netproxy_open_helper(err));
+		if (b.nft_fd < 0)
+			return -err->code;
+		b.net_out = &s->net_fds;
+	}
 	r = ns_boot_start(&b, &s->helper, err);
+	if (b.nft_fd >= 0)
+		close(b.nft_fd);
+	if (r == 0 && b.nft_fd >= 0 && s->net_fds.fd[NS_NET_TCP4] < 0)
+		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "sandbox network setup failed");
 	if (r == 0 && s->cancelled) {
 		kill(s->helper, SIGKILL);
 		waitpid(s->helper, NULL, 0);
@@ -1024,6 +1040,11 @@ static int setup_loop(struct sup *s, msb_error *err)
 	if (s->dfd < 0)
 		return msb_err_sys(err, errno, "event loop setup");
 	ep_set(s, s->dfd, EV_DRAIN, 0, EPOLLIN, EPOLL_CTL_ADD);
+	if (s->net_fds.fd[NS_NET_TCP4] >= 0) {
+		s->net = netproxy_new(s->epfd, EV_NET, &s->net_fds, s->cfg, logs, err);
+		if (!s->net)
+			return -err->code;
+	}
 	s->last_activity = util_now_ms();
 	if (config_u64(s->cfg, "max_duration_s", 0) || config_u64(s->cfg, "idle_timeout_s", 0)) {
 		struct itimerspec its = {.it_value = {.tv_sec = 1}, .it_interval = {.tv_sec = 1}};
@@ -1071,6 +1092,8 @@ int supervisor_run(const char *home, const char *name, const char *config, int r
 	s->name = name;
 	s->chan.fd = -1;
 	s->lfd = -1;
+	for (int i = 0; i < NS_NET_NFDS; i++)
+		s->net_fds.fd[i] = -1;
 	s->gate = gate;
 	if (gate >= 0)
 		fcntl(gate, F_SETFD, FD_CLOEXEC);

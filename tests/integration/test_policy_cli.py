@@ -51,7 +51,7 @@ def test_bad_input_is_rejected_with_the_reason(msb):
 
 
 def test_run_and_create_validate_network_flags(msb):
-    # a valid deny-by-default policy is accepted (and recorded); the sandbox has loopback only for now
+    # a valid deny-by-default policy is accepted and recorded (enforcement: test_network.py)
     p = msb.run("create", "host", "--name", "rw", "--net-default-egress", "deny",
                 "--net-rule", "allow@public:tcp:443,allow@host:udp:53")
     assert p.returncode == 0, p.err
@@ -62,8 +62,8 @@ def test_run_and_create_validate_network_flags(msb):
         p = msb.run("create", "host", "--name", "bad", *bad)
         assert p.returncode != 0 and p.err.count("error:") == 1, (bad, p.err)
     assert msb.ok("ls", "-q").out.split() == ["rw"]
-    # --no-net: nothing but loopback inside
+    # --no-net keeps the interface (spec/network.md §3) and denies everything (test_network.py)
     p = msb.run("run", "host", "--no-net", "--", "cat", "/proc/net/dev")
     assert p.returncode == 0
-    ifaces = [l.split(":")[0].strip() for l in p.out.splitlines()[2:]]
-    assert ifaces == ["lo"], p.out
+    ifaces = sorted(l.split(":")[0].strip() for l in p.out.splitlines()[2:])
+    assert ifaces == ["eth0", "lo", "msb0"], p.out

@@ -7,12 +7,13 @@
 #include <stdio.h>
 
 #include "msb.h"
+#include "net/netcfg.h"
 #include "net/policy.h"
 #include "util.h"
 
 /* A sandbox's gateway, for the `host` group (the same addresses the network setup will use). */
-#define CHECK_GW4 "172.16.0.1"
-#define CHECK_GW6 "fd42:6d73:62::1"
+#define CHECK_GW4 NET_GW4
+#define CHECK_GW6 NET_GW6
 
 /* DEST = ADDR[:PORT][/PROTO], IPv6 in brackets when a port follows. */
 static int parse_dest(const char *dest, struct net_flow *f, msb_error *err)

@@ -55,6 +55,25 @@ struct ns_limits {
 int ns_cgroup_apply(const char *name, const struct ns_limits *lim, pid_t pid, msb_error *err);
 void ns_cgroup_remove(const char *name);
 
+/* net.c: the sandbox's network namespace (docs/network.md). */
+enum { NS_NET_TCP4, NS_NET_TCP6, NS_NET_UDP4, NS_NET_UDP6, NS_NET_NFDS };
+#define NS_NET_MAGIC 0x6d73626eu
+/* What the helper sends with the sockets. */
+struct ns_net_info {
+	uint32_t magic;
+	uint32_t v6; /* IPv6 is configured; else the *6 sockets are placeholders */
+};
+/* The supervisor's sockets inside the sandbox's namespace; -1 for an inactive family. */
+struct ns_net_fds {
+	int fd[NS_NET_NFDS];
+	bool v6;
+};
+/* In H, inside the new network namespace: configure it, apply the rules with the msb-nft helper
+ * at @nft_fd, send the sockets over @sock. Returns 0 or -errno with @what naming the step. */
+int ns_net_setup(int nft_fd, int sock, const char **what);
+/* In the supervisor: receive what ns_net_setup() sent. 0 or -errno (-EPIPE: the helper failed). */
+int ns_net_receive(int sock, struct ns_net_fds *out);
+
 struct ns_boot {
 	int fs_dirfd;	 /* sandbox fs dir: lower/, upper/, work/, merged/ (owned by sandbox root) */
 	int agentd_fd;	 /* the agentd executable */
@@ -80,6 +99,10 @@ struct ns_boot {
 	const char *const *layers;
 	size_t n_layers;
 	int *layer_fds; /* n_layers slots, -1 = bind by path; filled in the helper */
+	/* network: the msb-nft helper executable, or -1 for a namespace with only lo; with it,
+	 * ns_boot_start() fills *net_out with the supervisor's sockets (network.c) */
+	int nft_fd;
+	struct ns_net_fds *net_out;
 };
 
 /**
@@ -103,7 +126,7 @@ int ns_seccomp_install(const char **what);
 int ns_caps_limit(bool restricted);
 
 /* rootfs_host.c: the built-in `host` image, and the files generated over an OCI image. */
-/* Write etc/hostname and etc/hosts into the (fresh, empty) directory @dir. -errno. */
+/* Write etc/hostname, etc/hosts and etc/resolv.conf into the (fresh, empty) directory @dir. -errno. */
 int rootfs_oci_gen(const char *dir, const char *hostname);
 /* Build the image's lower layer in directory @dir (a fresh tmpfs, inside the sandbox during boot). -errno. */
 int rootfs_host_build_lower(const char *dir, const char *hostname, bool multi_ids);

@@ -22,6 +22,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "net/netcfg.h"
 #include "ns/ns.h"
 #include "sandbox.h"
 
@@ -96,9 +97,26 @@ static int copy_host_file(int dirfd, const char *host, const char *name)
 	return r;
 }
 
-int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
+/* hostname, hosts (with host.microsandbox.internal) and resolv.conf: what describes this sandbox. */
+static int write_sandbox_etc(int etc, const char *hostname)
 {
 	char hosts[1024], hn[300];
+	int r = 0;
+
+	snprintf(hn, sizeof(hn), "%s\n", hostname);
+	r |= put(etc, "hostname", hn, 0644);
+	snprintf(hosts, sizeof(hosts),
+		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n"
+		 NET_GW4 "\t" NET_HOST_NAME "\n" NET_GW6 "\t" NET_HOST_NAME "\n",
+		 hostname);
+	r |= put(etc, "hosts", hosts, 0644);
+	/* the gateways: every query to any resolver is intercepted by the supervisor anyway (docs/network.md) */
+	r |= put(etc, "resolv.conf", "nameserver " NET_GW4 "\nnameserver " NET_GW6 "\n", 0644);
+	return r;
+}
+
+int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
+{
 	int r = 0;
 
 	/* Users: only what the sandbox owns. With a single mapped id, other users could not exist. */
@@ -123,25 +141,19 @@ int rootfs_host_write_etc(int etc, const char *hostname, bool multi_ids)
 		symlinkat("/usr/share/zoneinfo/Etc/UTC", etc, "localtime");
 	}
 	/* Regenerated at every boot: they describe this sandbox. */
-	snprintf(hn, sizeof(hn), "%s\n", hostname);
-	r |= put(etc, "hostname", hn, 0644);
-	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
-	r |= put(etc, "hosts", hosts, 0644);
-	r |= put(etc, "resolv.conf", "# no network configured for this sandbox\n", 0644);
+	r |= write_sandbox_etc(etc, hostname);
 	return r ? -EIO : 0;
 }
 
 /*
  * Over an OCI image the runtime owns only the files that describe this
- * sandbox. They sit in a small generated layer above the image's layers, so
+ * sandbox (hostname, hosts, resolv.conf). They sit in a small generated layer above the image's layers, so
  * the image's own /etc shows through and the sandbox's edits (upper layer)
  * still win.
  */
 int rootfs_oci_gen(const char *dir, const char *hostname)
 {
-	char hosts[1024], hn[300];
-	int dfd, etc, r = 0;
+	int dfd, etc, r;
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -151,11 +163,7 @@ int rootfs_oci_gen(const char *dir, const char *hostname)
 		close(dfd);
 		return r;
 	}
-	snprintf(hn, sizeof(hn), "%s\n", hostname);
-	r |= put(etc, "hostname", hn, 0644);
-	snprintf(hosts, sizeof(hosts),
-		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n", hostname);
-	r |= put(etc, "hosts", hosts, 0644);
+	r = write_sandbox_etc(etc, hostname);
 	close(etc);
 	close(dfd);
 	return r ? -EIO : 0;

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * netlog.c - the network decision log: one JSON line per allow or deny in
+ * <sandbox>/logs/network.log, e.g.
+ *   {"t":"2026-11-23T16:30:00.123Z","s":"network","d":"deny egress tcp 10.77.0.10:80\n",
+ *    "dir":"egress","proto":"tcp","dst":"10.77.0.10","port":80,"name":null,
+ *    "rule":null,"action":"deny","reason":"no rule matched; egress default is deny"}
+ * "t", "s" and "d" follow exec.log's shape so `msb logs --source network`
+ * reads it with the same code; the other keys are for tools. Each line is
+ * one write(2).
+ */
+#include <stdio.h>
+
+#include "execlog.h"
+#include "netproxy.h"
+
+static void str_or_null(struct buf *b, const char *key, const char *v)
+{
+	buf_printf(b, ",\"%s\":", key);
+	if (!v) {
+		buf_append(b, "null", 4);
+		return;
+	}
+	buf_append(b, "\"", 1);
+	json_escape_append(b, (const uint8_t *)v, strlen(v));
+	buf_append(b, "\"", 1);
+}
+
+void np_log(struct netproxy *np, const char *dir, const char *proto, const struct net_addr *dst, unsigned port,
+	    const char *name, const struct net_decision *d, const char *action, const char *note)
+{
+	char t[32], ip[NET_ADDR_STRLEN], summary[NET_NAME_MAX + 160];
+	struct buf b = {0};
+
+	if (np->logfd < 0)
+		return;
+	util_format_rfc3339_ms(util_wall_ms(), t);
+	net_addr_format(dst, ip, sizeof(ip));
+	{
+		int n = snprintf(summary, sizeof(summary), "%s %s %s %s%s%s:%u", action, dir, proto, name ? name : "",
+				 name ? " " : "", ip, port);
+		if (d && d->rule >= 0)
+			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (rule %d)", d->rule);
+		if (note)
+			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (%s)", note);
+		if ((size_t)n < sizeof(summary) - 1)
+			snprintf(summary + n, sizeof(summary) - (size_t)n, "\n"); /* bodies are lines, as in exec.log */
+	}
+	buf_printf(&b, "{\"t\":\"%s\",\"s\":\"network\"", t);
+	str_or_null(&b, "d", summary);
+	buf_printf(&b, ",\"dir\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\",\"port\":%u", dir, proto, ip, port);
+	str_or_null(&b, "name", name);
+	if (d && d->rule >= 0)
+		buf_printf(&b, ",\"rule\":%d", d->rule);
+	else
+		buf_printf(&b, ",\"rule\":null");
+	buf_printf(&b, ",\"action\":\"%s\"", action);
+	str_or_null(&b, "reason", note ? note : d ? d->reason : NULL);
+	buf_append(&b, "}\n", 2);
+	(void)!write(np->logfd, b.data, b.len);
+	buf_free(&b);
+}
