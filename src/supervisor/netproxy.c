@@ -469,34 +469,6 @@ bool netproxy_wanted(const json_t *cfg)
 	return true;
 }
 
-int netproxy_open_helper(msb_error *err)
-{
-	const char *env = getenv("MSB_NFT");
-	char exe[4096], *slash, *cand;
-	ssize_t n;
-	int fd;
-
-	if (env && *env) {
-		fd = open(env, O_PATH | O_CLOEXEC);
-		return fd >= 0 ? fd : msb_err_sys(err, errno, "cannot open msb-nft at %s (MSB_NFT)", env);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return msb_err_sys(err, errno, "readlink /proc/self/exe");
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	for (int k = 0; k < 2; k++) {
-		cand = xasprintf(k ? "%s/../lib/msb/msb-nft" : "%s/msb-nft", exe);
-		fd = open(cand, O_PATH | O_CLOEXEC);
-		free(cand);
-		if (fd >= 0)
-			return fd;
-	}
-	return msb_err_set(err, MSB_ERR_NOT_FOUND, 0,
-			   "cannot find msb-nft next to %s/msb or in %s/../lib/msb (set MSB_NFT)", exe, exe);
-}
-
 struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, const json_t *cfg, int logs_dirfd,
 			      msb_error *err)
 {

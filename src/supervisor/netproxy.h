@@ -125,8 +125,6 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 			      msb_error *err);
 void netproxy_event(struct netproxy *np, uint32_t idx, uint32_t events);
 void netproxy_free(struct netproxy *np);
-/* The msb-nft helper next to msb (or ../lib/msb, or $MSB_NFT): an O_PATH fd, or -errno. */
-int netproxy_open_helper(msb_error *err);
 /* Whether the sandbox gets a network namespace with the chokepoint (always, today). */
 bool netproxy_wanted(const json_t *cfg);
 void np_epoll(struct netproxy *np, int fd, uint32_t tag, uint32_t *cur, uint32_t want);

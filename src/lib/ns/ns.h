@@ -68,9 +68,11 @@ struct ns_net_fds {
 	int fd[NS_NET_NFDS];
 	bool v6;
 };
-/* In H, inside the new network namespace: configure it, apply the rules with the msb-nft helper
- * at @nft_fd, send the sockets over @sock. Returns 0 or -errno with @what naming the step. */
-int ns_net_setup(int nft_fd, int sock, const char **what);
+/* In H, inside the new network namespace: configure it, apply the nftables rules (nft.c), send the
+ * sockets over @sock. Returns 0 or -errno with @what naming the step. */
+int ns_net_setup(int sock, const char **what);
+/* nft.c: the redirect/filter ruleset for the supervisor's sockets at @port, as one atomic batch. 0 or -errno. */
+int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6);
 /* In the supervisor: receive what ns_net_setup() sent. 0 or -errno (-EPIPE: the helper failed). */
 int ns_net_receive(int sock, struct ns_net_fds *out);
 
@@ -99,9 +101,9 @@ struct ns_boot {
 	const char *const *layers;
 	size_t n_layers;
 	int *layer_fds; /* n_layers slots, -1 = bind by path; filled in the helper */
-	/* network: the msb-nft helper executable, or -1 for a namespace with only lo; with it,
-	 * ns_boot_start() fills *net_out with the supervisor's sockets (network.c) */
-	int nft_fd;
+	/* network: true for a namespace with the guest interface and the chokepoint (net.c), whose
+	 * sockets ns_boot_start() puts in *net_out; false for one with only lo */
+	bool net;
 	struct ns_net_fds *net_out;
 };
 
