@@ -479,7 +479,7 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 	np->kind = kind;
 	np->fds = *fds;
 	np->v6 = fds->v6;
-	np->logfd = -1;
+	np->logfd = np->logdirfd = -1;
 	net_addr_parse(NET_GW4, &np->gw4);
 	net_addr_parse(NET_GW6, &np->gw6);
 	for (int i = 0; i < NP_MAX_FLOWS; i++) {
@@ -498,8 +498,12 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (logs_dirfd >= 0)
+	if (logs_dirfd >= 0) {
+		struct stat st;
 		np->logfd = openat(logs_dirfd, "network.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		np->logdirfd = fcntl(logs_dirfd, F_DUPFD_CLOEXEC, 0);
+		np->logsize = np->logfd >= 0 && fstat(np->logfd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	}
 	np->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (np->tfd < 0) {
 		msb_err_sys(err, errno, "network timer");
@@ -531,6 +535,8 @@ void netproxy_free(struct netproxy *np)
 		close(np->tfd);
 	if (np->logfd >= 0)
 		close(np->logfd);
+	if (np->logdirfd >= 0)
+		close(np->logdirfd);
 	net_policy_free(&np->pol);
 	free(np);
 }

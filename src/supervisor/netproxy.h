@@ -26,6 +26,8 @@
 #define NP_PIN_IPS       8
 #define NP_PIPE_SIZE     (1u << 20) /* the default pipe-max-size: unprivileged users get it too */
 #define NP_DNS_TCP_IDLE_MS 30000
+#define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
+#define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
 
 /* epoll tag: the supervisor passes ((uint64_t)kind << 32) | idx through; idx = type << 28 | slot. */
 enum np_tag {
@@ -102,6 +104,8 @@ struct np_pin {
 
 struct netproxy {
 	int epfd, kind, tfd, logfd;
+	int logdirfd;	  /* logs/, for rotating network.log */
+	uint64_t logsize; /* bytes in network.log */
 	bool timer_armed;
 	struct ns_net_fds fds;
 	struct net_policy pol;
