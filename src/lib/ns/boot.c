@@ -325,13 +325,6 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		fail(errfd, errno, "prctl");
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
 		fail(errfd, errno, "create namespaces");
-	/* before the PID namespace: the rules helper must not become its PID 1 */
-	if (b->net) {
-		const char *what;
-		int r = ns_net_setup(ssync, &what);
-		if (r < 0)
-			fail(errfd, -r, what);
-	}
 	if (unshare(CLONE_NEWPID) < 0)
 		fail(errfd, errno, "create PID namespace");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hs) < 0)
@@ -351,6 +344,18 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		p1_main(b, errfd, hs[1]);
 	}
 	close(hs[1]);
+	/*
+	 * The network namespace is set up while P1 builds the root (they run in
+	 * parallel); P1 cannot exec anything before H has answered its request
+	 * for the nested id map below, which comes after this, so no workload
+	 * ever runs before the rules are in place.
+	 */
+	if (b->net) {
+		const char *what;
+		int r = ns_net_setup(ssync, &what);
+		if (r < 0)
+			fail(errfd, -r, what);
+	}
 	/*
 	 * From here H only writes P1's map and waits. It runs as the sandbox's
 	 * root on the host: make it non-dumpable (its /proc becomes root-owned,
