@@ -26,6 +26,9 @@ sources() {
 	case "$1" in
 	dns) echo "src/lib/net/dns.c" ;;
 	sni) echo "src/lib/net/tls_sni.c" ;;
+	# msb_image_load needs most of libmsb: link all of it (with the seccomp filter header make generates)
+	load) echo "-I$OUT/gen src/lib/*.c src/lib/ns/*.c src/lib/net/*.c src/lib/image/*.c src/supervisor/*.c" \
+		"$(pkg-config --libs sqlite3 jansson libcurl libssl libcrypto libarchive)" ;;
 	manifest | tarpath) echo "src/lib/image/ref.c src/lib/image/manifest.c src/lib/image/tarpath.c src/lib/util.c -ljansson" ;;
 	parse) echo "src/lib/parse.c src/lib/sha256.c src/lib/util.c" ;;
 	policy) echo "src/lib/net/policy.c src/lib/net/policy_eval.c src/lib/net/policy_parse.c src/lib/util.c" ;;
@@ -53,6 +56,9 @@ build_one() {
 	src=$(sources "$1") || die "no sources listed for tests/fuzz/fuzz_$1.c: add it to sources() in $0"
 	[ -f "tests/fuzz/fuzz_$1.c" ] || die "no target tests/fuzz/fuzz_$1.c"
 	echo "fuzz.sh: building $OUT/fuzz_$1"
+	case "$src" in
+	*"-I$OUT/gen"*) make -s BUILD="$OUT" "$OUT/gen/seccomp_bpf.h" ;;
+	esac
 	# $CFLAGS and $src are word lists on purpose
 	# shellcheck disable=SC2086
 	$CC $CFLAGS "tests/fuzz/fuzz_$1.c" $src -o "$OUT/fuzz_$1"
