@@ -424,27 +424,26 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 	struct img_index *idx = NULL;
 	struct img_platform want;
 	int r = img_index_parse(raw, len, NULL, &idx, err);
+	/* the names (annotations) are not in struct img_index: parse the document once more, once */
+	json_t *root = r == 0 ? json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 
 	img_platform_host(&want);
+	if (r == 0 && !root)
+		r = msb_err_set(err, MSB_ERR_INVALID, 0, "OCI layout index is not valid JSON");
 	for (size_t i = 0; r == 0 && i < idx->n_entries; i++) {
 		const struct img_index_entry *e = &idx->entries[i];
 		const char *name = NULL;
-		json_t *root = json_loadb(raw, len, 0, NULL);
 		json_t *ann = json_object_get(json_object_get(json_array_get(json_object_get(root, "manifests"), i),
 							      "annotations"),
 					      "org.opencontainers.image.ref.name");
 		if (e->attestation || (e->has_platform && (strcmp(e->platform.os, want.os) ||
-							   strcmp(e->platform.architecture, want.architecture)))) {
-			json_decref(root);
+							   strcmp(e->platform.architecture, want.architecture))))
 			continue;
-		}
 		if (e->kind == IMG_MT_OCI_INDEX || e->kind == IMG_MT_DOCKER_LIST) {
 			size_t sl;
 			char *sub;
-			if (!first_visit(out, e->desc.digest, NULL)) {
-				json_decref(root);
+			if (!first_visit(out, e->desc.digest, NULL))
 				continue;
-			}
 			sub = depth < ARCHIVE_NEST_MAX ? spool_blob(sp, e->desc.digest, &sl, err) : NULL;
 			r = sub ? load_oci_index(sp, sub, sl, depth + 1, out->n ? NULL : tags, out->n ? 0 : n_tags, out, err)
 				: msb_err_set(err, MSB_ERR_INVALID, 0, "OCI layout index nested too deep or missing");
@@ -464,8 +463,8 @@ static int load_oci_index(struct spool *sp, const char *raw, size_t len, int dep
 						e->desc.digest);
 			}
 		}
-		json_decref(root);
 	}
+	json_decref(root);
 	img_index_free(idx);
 	return r;
 }
