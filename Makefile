@@ -37,7 +37,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_IMG_OBJ := $(CLI_IMG_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/msb $(BUILD)/msb-image $(BUILD)/agentd $(BUILD)/msb-nft $(BUILD)/libmsb.a $(BUILD)/libmsb.so
+all: $(BUILD)/msb $(BUILD)/msb-image $(BUILD)/agentd $(BUILD)/libmsb.a $(BUILD)/libmsb.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,11 +76,6 @@ AGENT_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iinclude -Isrc/lib $(WARN)
 $(BUILD)/agentd: $(AGENT_SRC) $(AGENT_SHARED) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) -static -o $@ $(AGENT_SRC) $(AGENT_SHARED)
-
-# msb-nft: applies a sandbox's nftables rules; dynamic, because libnftables ships only as a shared library
-$(BUILD)/msb-nft: src/nfthelper/msb-nft.c
-	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_CFLAGS) -o $@ $< $$(pkg-config --cflags --libs libnftables)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmsb.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
@@ -128,7 +123,7 @@ quickstart: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/msb $(DESTDIR)$(PREFIX)/include
 	install -m 0755 $(BUILD)/msb $(DESTDIR)$(PREFIX)/bin/msb
-	install -m 0755 $(BUILD)/agentd $(BUILD)/msb-image $(BUILD)/msb-nft $(DESTDIR)$(PREFIX)/lib/msb/
+	install -m 0755 $(BUILD)/agentd $(BUILD)/msb-image $(DESTDIR)$(PREFIX)/lib/msb/
 	install -m 0644 $(BUILD)/libmsb.a $(BUILD)/libmsb.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/msb.h $(DESTDIR)$(PREFIX)/include/msb.h
 

@@ -162,7 +162,9 @@ static void tcp_update(struct netproxy *np, int i)
 {
 	struct np_flow *f = &np->flows[i];
 	struct np_dns_tcp *t = f->dns;
-	uint32_t want = (t->eof ? 0 : EPOLLIN) | (t->out.len > t->out_off ? EPOLLOUT : 0);
+	/* a guest that does not read its answers stops being read (bounded memory per stream) */
+	uint32_t want = (t->eof || t->out.len - t->out_off >= NP_DNS_TCP_OUT_MAX ? 0 : EPOLLIN) |
+			(t->out.len > t->out_off ? EPOLLOUT : 0);
 
 	if (t->eof && !t->pending && t->out.len == t->out_off) {
 		np_flow_close(np, i, false);
@@ -178,14 +180,19 @@ static void tcp_flush(struct netproxy *np, int i)
 		ssize_t n = send(np->flows[i].gfd, t->out.data + t->out_off, t->out.len - t->out_off, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return;
+				break;
 			t->eof = true;
 			t->out.len = t->out_off = 0;
 			return;
 		}
 		t->out_off += (size_t)n;
 	}
-	t->out.len = t->out_off = 0;
+	/* keep only what is unsent, so a slow reader cannot grow the buffer with sent bytes */
+	if (t->out_off) {
+		memmove(t->out.data, t->out.data + t->out_off, t->out.len - t->out_off);
+		t->out.len -= t->out_off;
+		t->out_off = 0;
+	}
 }
 
 /* Send @msg to whoever asked; UDP answers larger than @udp_limit become a TC reply. */
@@ -507,7 +514,7 @@ void np_dns_tcp_event(struct netproxy *np, int i, uint32_t events)
 	f->last_ms = util_now_ms();
 	if (events & EPOLLOUT)
 		tcp_flush(np, i);
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !t->eof) {
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !t->eof && t->out.len - t->out_off < NP_DNS_TCP_OUT_MAX) {
 		ssize_t n = recv(f->gfd, t->in + t->in_len, sizeof(t->in) - t->in_len, MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			t->eof = true;

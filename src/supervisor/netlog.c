@@ -9,6 +9,7 @@
  * reads it with the same code; the other keys are for tools. Each line is
  * one write(2).
  */
+#include <fcntl.h>
 #include <stdio.h>
 
 #include "execlog.h"
@@ -26,28 +27,56 @@ static void str_or_null(struct buf *b, const char *key, const char *v)
 	buf_append(b, "\"", 1);
 }
 
+/*
+ * The guest decides how many lines there are (one per connection and per DNS
+ * query): like exec.log, the file is rotated at NP_LOG_ROTATE_AT, keeping
+ * network.log.1 to .3, so the disk it can fill is bounded.
+ */
+static void rotate(struct netproxy *np)
+{
+	char from[32], to[32];
+
+	if (np->logdirfd < 0)
+		return;
+	for (int i = 2; i >= 1; i--) {
+		snprintf(from, sizeof(from), "network.log.%d", i);
+		snprintf(to, sizeof(to), "network.log.%d", i + 1);
+		renameat(np->logdirfd, from, np->logdirfd, to);
+	}
+	renameat(np->logdirfd, "network.log", np->logdirfd, "network.log.1");
+	close(np->logfd);
+	np->logfd = openat(np->logdirfd, "network.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	np->logsize = 0;
+}
+
 void np_log(struct netproxy *np, const char *dir, const char *proto, const struct net_addr *dst, unsigned port,
 	    const char *name, const struct net_decision *d, const char *action, const char *note)
 {
-	char t[32], ip[NET_ADDR_STRLEN], summary[NET_NAME_MAX + 160];
+	char t[32], ip[NET_ADDR_STRLEN];
 	struct buf b = {0};
 
 	if (np->logfd < 0)
 		return;
 	util_format_rfc3339_ms(util_wall_ms(), t);
 	net_addr_format(dst, ip, sizeof(ip));
-	{
-		int n = snprintf(summary, sizeof(summary), "%s %s %s %s%s%s:%u", action, dir, proto, name ? name : "",
-				 name ? " " : "", ip, port);
-		if (d && d->rule >= 0)
-			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (rule %d)", d->rule);
-		if (note)
-			n += snprintf(summary + n, sizeof(summary) - (size_t)n, " (%s)", note);
-		if ((size_t)n < sizeof(summary) - 1)
-			snprintf(summary + n, sizeof(summary) - (size_t)n, "\n"); /* bodies are lines, as in exec.log */
-	}
 	buf_printf(&b, "{\"t\":\"%s\",\"s\":\"network\"", t);
-	str_or_null(&b, "d", summary);
+	{
+		/*
+		 * A DNS name's text is up to DNS_NAME_TEXT_MAX bytes (escapes): the
+		 * summary grows with it (a fixed buffer and snprintf() offsets
+		 * overflowed the stack once).
+		 */
+		struct buf sb = {0};
+		buf_printf(&sb, "%s %s %s %s%s%s:%u", action, dir, proto, name ? name : "", name ? " " : "", ip, port);
+		if (d && d->rule >= 0)
+			buf_printf(&sb, " (rule %d)", d->rule);
+		if (note)
+			buf_printf(&sb, " (%s)", note);
+		buf_append(&sb, "\n", 1); /* bodies are lines, as in exec.log */
+		buf_append(&sb, "", 1);
+		str_or_null(&b, "d", sb.data);
+		buf_free(&sb);
+	}
 	buf_printf(&b, ",\"dir\":\"%s\",\"proto\":\"%s\",\"dst\":\"%s\",\"port\":%u", dir, proto, ip, port);
 	str_or_null(&b, "name", name);
 	if (d && d->rule >= 0)
@@ -57,6 +86,9 @@ void np_log(struct netproxy *np, const char *dir, const char *proto, const struc
 	buf_printf(&b, ",\"action\":\"%s\"", action);
 	str_or_null(&b, "reason", note ? note : d ? d->reason : NULL);
 	buf_append(&b, "}\n", 2);
-	(void)!write(np->logfd, b.data, b.len);
+	if (write(np->logfd, b.data, b.len) > 0)
+		np->logsize += b.len;
 	buf_free(&b);
+	if (np->logsize >= NP_LOG_ROTATE_AT)
+		rotate(np);
 }

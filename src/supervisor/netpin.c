@@ -23,10 +23,26 @@ static struct np_pin *find(struct netproxy *np, const char *name, int family)
 	return NULL;
 }
 
+/*
+ * The key a query name is pinned under: its canonical form (spec §4: lowercased,
+ * no trailing dot). Only a valid domain name gets one. The text of a wire name
+ * may hold escapes ("\\001", "\\.") and be ~1000 bytes long: copying it into
+ * the 254-byte slot would cut it, and a cut "<pad>.github.com.<junk>.evil.com"
+ * is "<pad>.github.com", which an allow rule for *.github.com would accept.
+ */
+static bool pin_key(const char *qname, char key[NET_NAME_MAX + 1])
+{
+	return net_name_canonical(qname, strlen(qname), key, NULL) == 0;
+}
+
 void np_pin_clear(struct netproxy *np, const char *qname, int family)
 {
+	char key[NET_NAME_MAX + 1];
 	struct np_pin *p;
-	while ((p = find(np, qname, family)))
+
+	if (!pin_key(qname, key))
+		return;
+	while ((p = find(np, key, family)))
 		p->used = false;
 }
 
@@ -36,7 +52,10 @@ void np_pin_update(struct netproxy *np, const char *qname, int family, const str
 	uint64_t ttl = UINT64_MAX;
 	uint8_t n = 0;
 	struct net_addr ips[NP_PIN_IPS];
+	char key[NET_NAME_MAX + 1];
 
+	if (!pin_key(qname, key))
+		return; /* not a domain name: no domain rule may ever match it */
 	for (size_t i = 0; i < r->n_addrs && n < NP_PIN_IPS; i++) {
 		const struct dns_addr *a = &r->addrs[i];
 		int fam = a->ip.family == AF_INET ? NET_AF_INET : NET_AF_INET6;
@@ -47,7 +66,7 @@ void np_pin_update(struct netproxy *np, const char *qname, int family, const str
 		n++;
 		ttl = (a->chain_ttl < 1 ? 1 : a->chain_ttl) < ttl ? (a->chain_ttl < 1 ? 1 : a->chain_ttl) : ttl;
 	}
-	np_pin_clear(np, qname, family);
+	np_pin_clear(np, key, family);
 	if (!n)
 		return;
 	for (size_t i = 0; i < NP_MAX_PINS && !p; i++) {
@@ -61,7 +80,7 @@ void np_pin_update(struct netproxy *np, const char *qname, int family, const str
 		p = oldest;
 	p->used = true;
 	p->n = n;
-	snprintf(p->name, sizeof(p->name), "%s", qname);
+	memcpy(p->name, key, strlen(key) + 1);
 	memcpy(p->ip, ips, sizeof(ips[0]) * n);
 	p->expires_ms = now + ttl * 1000;
 }

@@ -495,34 +495,6 @@ bool netproxy_wanted(const json_t *cfg)
 	return true;
 }
 
-int netproxy_open_helper(msb_error *err)
-{
-	const char *env = getenv("MSB_NFT");
-	char exe[4096], *slash, *cand;
-	ssize_t n;
-	int fd;
-
-	if (env && *env) {
-		fd = open(env, O_PATH | O_CLOEXEC);
-		return fd >= 0 ? fd : msb_err_sys(err, errno, "cannot open msb-nft at %s (MSB_NFT)", env);
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return msb_err_sys(err, errno, "readlink /proc/self/exe");
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	*slash = '\0';
-	for (int k = 0; k < 2; k++) {
-		cand = xasprintf(k ? "%s/../lib/msb/msb-nft" : "%s/msb-nft", exe);
-		fd = open(cand, O_PATH | O_CLOEXEC);
-		free(cand);
-		if (fd >= 0)
-			return fd;
-	}
-	return msb_err_set(err, MSB_ERR_NOT_FOUND, 0,
-			   "cannot find msb-nft next to %s/msb or in %s/../lib/msb (set MSB_NFT)", exe, exe);
-}
-
 struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, const json_t *cfg, int logs_dirfd,
 			      msb_error *err)
 {
@@ -533,7 +505,7 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 	np->kind = kind;
 	np->fds = *fds;
 	np->v6 = fds->v6;
-	np->logfd = -1;
+	np->logfd = np->logdirfd = -1;
 	np->ctl = -1;
 	np->rfd = -1;
 	np->max_flows = (unsigned)config_u64(cfg, "max_connections", NP_DEFAULT_MAX_CONN);
@@ -564,8 +536,12 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (logs_dirfd >= 0)
+	if (logs_dirfd >= 0) {
+		struct stat st;
 		np->logfd = openat(logs_dirfd, "network.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		np->logdirfd = fcntl(logs_dirfd, F_DUPFD_CLOEXEC, 0);
+		np->logsize = np->logfd >= 0 && fstat(np->logfd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	}
 	np->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (np->tfd < 0) {
 		msb_err_sys(err, errno, "network timer");
@@ -599,6 +575,8 @@ void netproxy_free(struct netproxy *np)
 		close(np->tfd);
 	if (np->logfd >= 0)
 		close(np->logfd);
+	if (np->logdirfd >= 0)
+		close(np->logdirfd);
 	net_policy_free(&np->pol);
 	free(np);
 }

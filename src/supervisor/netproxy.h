@@ -26,6 +26,8 @@
 #define NP_PIN_IPS       8
 #define NP_PIPE_SIZE     (1u << 20) /* the default pipe-max-size: unprivileged users get it too */
 #define NP_DNS_TCP_IDLE_MS 30000
+#define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
+#define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
 #define NP_DEFAULT_MAX_CONN 256 /* --max-connections default (spec/network.md §7) */
 #define NP_MAX_PUBLISH   64	/* -p mappings per sandbox */
 
@@ -132,6 +134,8 @@ struct np_pin {
 
 struct netproxy {
 	int epfd, kind, tfd, logfd;
+	int logdirfd;	  /* logs/, for rotating network.log */
+	uint64_t logsize; /* bytes in network.log */
 	bool timer_armed;
 	struct ns_net_fds fds;
 	struct net_policy pol;
@@ -164,8 +168,6 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 			      msb_error *err);
 void netproxy_event(struct netproxy *np, uint32_t idx, uint32_t events);
 void netproxy_free(struct netproxy *np);
-/* The msb-nft helper next to msb (or ../lib/msb, or $MSB_NFT): an O_PATH fd, or -errno. */
-int netproxy_open_helper(msb_error *err);
 /* Whether the sandbox gets a network namespace with the chokepoint (always, today). */
 bool netproxy_wanted(const json_t *cfg);
 void np_epoll(struct netproxy *np, int fd, uint32_t tag, uint32_t *cur, uint32_t want);

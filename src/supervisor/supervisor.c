@@ -930,7 +930,7 @@ static int image_layers(struct sup *s, struct ns_boot *b, msb_error *err)
 
 static int boot(struct sup *s, msb_error *err)
 {
-	struct ns_boot b = {.log_fd = -1, .host_image = true, .nft_fd = -1};
+	struct ns_boot b = {.log_fd = -1, .host_image = true};
 	const char *sec = config_str(s->cfg, "security");
 	int sv[2], r;
 
@@ -984,15 +984,11 @@ static int boot(struct sup *s, msb_error *err)
 	b.limits.memory_mib = config_u64(s->cfg, "memory_mib", 0);
 	b.limits.pids = NS_DEFAULT_PIDS; /* enforced with RLIMIT_NPROC, no cgroup needed (boot.c) */
 	if (netproxy_wanted(s->cfg)) {
-		b.nft_fd = fd_high(netproxy_open_helper(err));
-		if (b.nft_fd < 0)
-			return -err->code;
+		b.net = true;
 		b.net_out = &s->net_fds;
 	}
 	r = ns_boot_start(&b, &s->helper, err);
-	if (b.nft_fd >= 0)
-		close(b.nft_fd);
-	if (r == 0 && b.nft_fd >= 0 && s->net_fds.fd[NS_NET_TCP4] < 0)
+	if (r == 0 && b.net && s->net_fds.fd[NS_NET_TCP4] < 0)
 		r = msb_err_set(err, MSB_ERR_SYSTEM, 0, "sandbox network setup failed");
 	if (r == 0 && s->cancelled) {
 		kill(s->helper, SIGKILL);

@@ -543,3 +543,60 @@ def test_image_owners_seen_through_the_sandbox_map(msb, images):
         p = os.path.join(msb.home, "images", "layers", d, "etc", "os-release")
         if os.path.exists(p):
             assert "changed" not in open(p).read()
+
+
+def test_index_selects_the_platform_and_skips_attestations(msb, images, registry):
+    """An OCI index with an attestation first, then arm64 and amd64 images: the host gets amd64,
+    --platform linux/arm64 gets arm64, an absent platform is refused and names what exists."""
+    d = tempfile.mkdtemp(prefix="msb-idx-")
+    blobs = os.path.join(d, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        open(os.path.join(blobs, h), "wb").write(data)
+        return "sha256:" + h, len(data)
+
+    def image(arch, marker):
+        files = busybox_files()
+        files["etc/arch"] = marker.encode()
+        t = tar_layer(files)
+        gz = gzip.compress(t, mtime=0)
+        ld, ls = put(gz)
+        cfg = json.dumps({"architecture": arch, "os": "linux", "config": {"Env": ["PATH=/bin"]},
+                          "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(t).hexdigest()]}}).encode()
+        cd, cs = put(cfg)
+        man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                          "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": cs},
+                          "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld,
+                                      "size": ls}]}).encode()
+        return put(man)
+
+    att = image("unknown", "attestation")
+    arm = image("arm64", "arm64")
+    amd = image("amd64", "amd64")
+    mt = "application/vnd.oci.image.manifest.v1+json"
+    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": mt, "digest": att[0], "size": att[1], "platform": {"os": "unknown", "architecture": "unknown"},
+         "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
+        {"mediaType": mt, "digest": arm[0], "size": arm[1], "platform": {"os": "linux", "architecture": "arm64"}},
+        {"mediaType": mt, "digest": amd[0], "size": amd[1], "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    idig, isz = put(idx)
+    json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                                                  "digest": idig, "size": isz}]},
+              open(os.path.join(d, "index.json"), "w"))
+    open(os.path.join(d, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+    subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--all", "--dest-tls-verify=false", "oci:%s" % d,
+                    "docker://%s/multiarch/x:1" % registry.host], check=True)
+    shutil.rmtree(d)
+    ref = registry.host + "/multiarch/x:1"
+    assert msb.ok("run", ref, "--", "cat", "/etc/arch").out == "amd64"
+    msb.ok("rmi", ref)
+    msb.ok("pull", "--platform", "linux/arm64", ref)
+    info = json.loads(msb.ok("image", "inspect", ref, "--format", "json").out)
+    assert info["architecture"] == "arm64"
+    p = msb.run("pull", "-f", "--platform", "linux/s390x", ref)
+    assert p.returncode == 1 and "arm64" in p.err and "amd64" in p.err, p.err
+    # pinned by the index digest: still the host's image
+    msb.ok("image", "prune", "-y")
+    msb.ok("pull", "%s/multiarch/x@%s" % (registry.host, idig))

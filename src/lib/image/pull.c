@@ -496,6 +496,14 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 				     &p.config_len, err);
 	if (r == 0)
 		r = img_config_parse(p.config_raw, p.config_len, p.m, &p.cfg, err);
+	if (r == 0 && o && o->platform) {
+		/* a single-platform image must be the platform asked for */
+		struct img_platform want;
+		if (img_platform_parse(o->platform, &want, NULL) == 0 &&
+		    (strcmp(want.os, p.cfg->os) || strcmp(want.architecture, p.cfg->architecture)))
+			r = msb_err_set(err, MSB_ERR_NOT_FOUND, 0, "image %s is %s/%s, not the requested platform %s", text,
+					p.cfg->os, p.cfg->architecture, o->platform);
+	}
 	if (r < 0)
 		goto out;
 	p.n_layers = (int)p.m->n_layers;

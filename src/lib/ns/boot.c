@@ -300,7 +300,7 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 	char c;
 	pid_t p1;
 
-	const int keep[] = {errfd, ssync, b->fs_dirfd, b->agentd_fd, b->chan_fd, b->log_fd, b->nft_fd};
+	const int keep[] = {errfd, ssync, b->fs_dirfd, b->agentd_fd, b->chan_fd, b->log_fd};
 
 	close_all_except(keep, ARRAY_SIZE(keep));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -325,14 +325,6 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		fail(errfd, errno, "prctl");
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
 		fail(errfd, errno, "create namespaces");
-	/* before the PID namespace: the rules helper must not become its PID 1 */
-	if (b->nft_fd >= 0) {
-		const char *what;
-		int r = ns_net_setup(b->nft_fd, ssync, &ctl, &what);
-		if (r < 0)
-			fail(errfd, -r, what);
-		close(b->nft_fd);
-	}
 	if (unshare(CLONE_NEWPID) < 0)
 		fail(errfd, errno, "create PID namespace");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hs) < 0)
@@ -352,6 +344,18 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 		p1_main(b, errfd, hs[1]);
 	}
 	close(hs[1]);
+	/*
+	 * The network namespace is set up while P1 builds the root (they run in
+	 * parallel); P1 cannot exec anything before H has answered its request
+	 * for the nested id map below, which comes after this, so no workload
+	 * ever runs before the rules are in place.
+	 */
+	if (b->net) {
+		const char *what;
+		int r = ns_net_setup(ssync, &ctl, &what);
+		if (r < 0)
+			fail(errfd, -r, what);
+	}
 	/*
 	 * From here H only writes P1's map and waits. It runs as the sandbox's
 	 * root on the host: make it non-dumpable (its /proc becomes root-owned,
@@ -422,7 +426,7 @@ int ns_boot_start(const struct ns_boot *b, pid_t *helper_out, msb_error *err)
 				close(trees[i]);
 		free(trees);
 	}
-	if (r == 0 && b->nft_fd >= 0 && ns_net_receive(ss[0], b->net_out) < 0)
+	if (r == 0 && b->net && ns_net_receive(ss[0], b->net_out) < 0)
 		r = 0; /* no sockets: the helper failed and says why on the error pipe (checked below) */
 	close(ss[0]);
 	/* the sandbox builds itself now; let the caller use the wait */

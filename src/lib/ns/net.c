@@ -13,8 +13,8 @@
  *
  * H then creates four sockets inside the namespace: TCP listeners on
  * 127.0.0.1 and [::1] and UDP sockets on the same two addresses, on ports
- * the kernel picks. An nftables table (applied through libnftables by the
- * msb-nft helper, since msb itself is a static binary) redirects every TCP
+ * the kernel picks. An nftables table (one nf_tables netlink batch, nft.c)
+ * redirects every TCP
  * connection and every UDP datagram to port 53 that is not routed to `lo`
  * to those sockets, and a filter chain drops every other packet that would
  * leave through eth0. The four sockets go to the supervisor over the boot
@@ -152,59 +152,6 @@ static int loopback_socket(int family, int type, uint16_t *port)
 	return fd;
 }
 
-/*
- * The nftables ruleset. nat: TCP and DNS not routed to lo go to the
- * supervisor's sockets. filter: a packet leaves through eth0 only if it was
- * redirected (the output hook's oifname is the device chosen before the nat
- * hook re-routed, hence `ct status dnat`); everything else is dropped.
- */
-static void ruleset(char *out, size_t cap, const uint16_t port[NS_NET_NFDS], bool v6)
-{
-	int n = snprintf(out, cap,
-			 "table inet msb {\n"
-			 " chain nat_out {\n"
-			 "  type nat hook output priority -100; policy accept;\n"
-			 "  oifname \"lo\" return\n"
-			 "  meta nfproto ipv4 udp dport 53 redirect to :%u\n"
-			 "  meta nfproto ipv4 meta l4proto tcp redirect to :%u\n",
-			 port[NS_NET_UDP4], port[NS_NET_TCP4]);
-	if (v6)
-		n += snprintf(out + n, cap - (size_t)n,
-			      "  meta nfproto ipv6 udp dport 53 redirect to :%u\n"
-			      "  meta nfproto ipv6 meta l4proto tcp redirect to :%u\n",
-			      port[NS_NET_UDP6], port[NS_NET_TCP6]);
-	snprintf(out + n, cap - (size_t)n,
-		 " }\n"
-		 " chain filter_out {\n"
-		 "  type filter hook output priority 0; policy drop;\n"
-		 "  oifname \"lo\" accept\n"
-		 "  ct status dnat accept\n"
-		 " }\n"
-		 "}\n");
-}
-
-/* Run the msb-nft helper (a dynamically linked libnftables client) on @rules; 0 or -errno. */
-static int apply_rules(int nft_fd, const char *rules)
-{
-	char *const argv[] = {(char *)"msb-nft", (char *)rules, NULL};
-	char *const envp[] = {NULL};
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		syscall(SYS_execveat, nft_fd, "", argv, envp, AT_EMPTY_PATH);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOEXEC : -EPROTO;
-}
-
 /* The four sockets and the socket service's end travel in one message. */
 #define NS_NET_SENT (NS_NET_NFDS + 1)
 
@@ -222,7 +169,7 @@ static int send_fds(int sock, const int fds[NS_NET_SENT], const struct ns_net_in
 	return TEMP_FAILURE_RETRY_INT(sendmsg(sock, &mh, MSG_NOSIGNAL)) == (ssize_t)sizeof(*info) ? 0 : -EPIPE;
 }
 
-int ns_net_setup(int nft_fd, int sock, int *ctl_out, const char **what)
+int ns_net_setup(int sock, int *ctl_out, const char **what)
 {
 	struct nl_sock nl = {.fd = -1};
 	struct ns_net_info info = {.magic = NS_NET_MAGIC};
@@ -230,7 +177,6 @@ int ns_net_setup(int nft_fd, int sock, int *ctl_out, const char **what)
 	int fds[NS_NET_SENT] = {-1, -1, -1, -1, -1}, r, ifindex, ctl[2] = {-1, -1};
 
 	*ctl_out = -1;
-	char rules[1024];
 
 	*what = "netlink socket";
 	r = nl_open(&nl);
@@ -271,9 +217,8 @@ int ns_net_setup(int nft_fd, int sock, int *ctl_out, const char **what)
 					     &port[i]);
 	}
 	if (r >= 0) {
-		*what = "apply nftables rules (msb-nft)";
-		ruleset(rules, sizeof(rules), port, info.v6);
-		r = apply_rules(nft_fd, rules);
+		*what = "apply nftables rules";
+		r = ns_nft_apply(port, info.v6);
 	}
 	if (r >= 0) {
 		*what = "socket service pair";

@@ -69,10 +69,12 @@ struct ns_net_fds {
 	bool v6;
 	int ctl; /* SOCK_SEQPACKET to H's socket service (ns_net_serve()), or -1 */
 };
-/* In H, inside the new network namespace: configure it, apply the rules with the msb-nft helper
- * at @nft_fd, send the sockets over @sock. Returns 0 or -errno with @what naming the step.
+/* In H, inside the new network namespace: configure it, apply the nftables rules (nft.c), send the
+ * sockets over @sock. Returns 0 or -errno with @what naming the step.
  * *@ctl_out receives H's end of the socket service (ns_net_serve()). */
-int ns_net_setup(int nft_fd, int sock, int *ctl_out, const char **what);
+int ns_net_setup(int sock, int *ctl_out, const char **what);
+/* nft.c: the redirect/filter ruleset for the supervisor's sockets at @port, as one atomic batch. 0 or -errno. */
+int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6);
 
 /*
  * The socket service: sockets of the sandbox's network namespace can only be
@@ -119,9 +121,9 @@ struct ns_boot {
 	const char *const *layers;
 	size_t n_layers;
 	int *layer_fds; /* n_layers slots, -1 = bind by path; filled in the helper */
-	/* network: the msb-nft helper executable, or -1 for a namespace with only lo; with it,
-	 * ns_boot_start() fills *net_out with the supervisor's sockets (network.c) */
-	int nft_fd;
+	/* network: true for a namespace with the guest interface and the chokepoint (net.c), whose
+	 * sockets ns_boot_start() puts in *net_out; false for one with only lo */
+	bool net;
 	struct ns_net_fds *net_out;
 };
 
