@@ -107,6 +107,18 @@ int cmd_ls(int argc, char **argv)
 	return 0;
 }
 
+/* "127.0.0.1:8000->8000/tcp" for one published port (spec/cli.md §3.8). */
+static void port_text(json_t *p, char *out, size_t cap)
+{
+	const char *ip = json_string_value(json_object_get(p, "host_ip"));
+	const char *proto = json_string_value(json_object_get(p, "protocol"));
+	bool v6 = ip && strchr(ip, ':');
+
+	snprintf(out, cap, "%s%s%s:%lld->%lld/%s", v6 ? "[" : "", ip ? ip : "127.0.0.1", v6 ? "]" : "",
+		 (long long)json_integer_value(json_object_get(p, "host_port")),
+		 (long long)json_integer_value(json_object_get(p, "guest_port")), proto ? proto : "tcp");
+}
+
 static json_t *ps_json(const msb_sandbox_info *s)
 {
 	json_t *cfg = json_loads(s->config_json, 0, NULL);
@@ -129,10 +141,12 @@ static json_t *ps_json(const msb_sandbox_info *s)
 	/* cpus and memory as configured; 0 means "not capped" (the host's) */
 	json_int_t cpus = json_integer_value(json_object_get(cfg, "cpus"));
 	json_int_t mem = json_integer_value(json_object_get(cfg, "memory_mib"));
-	o = json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o,s:[]}", "name", s->name, "status",
+	json_t *ports = json_object_get(cfg, "ports");
+	ports = json_is_array(ports) ? json_incref(ports) : json_array();
+	o = json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:I,s:o,s:o}", "name", s->name, "status",
 		      msb_status_name(s->status), "image", s->image, "command",
 		      command ? json_string(command) : json_null(), "cpus", cpus, "max_cpus", cpus, "memory_mib", mem,
-		      "max_memory_mib", mem, "thp", json_null(), "ports");
+		      "max_memory_mib", mem, "thp", json_null(), "ports", ports);
 	free(command);
 	json_decref(cfg);
 	return o;
@@ -205,7 +219,20 @@ int cmd_ps(int argc, char **argv)
 				snprintf(mem, sizeof(mem), "%lld MiB", (long long)m);
 			else
 				snprintf(mem, sizeof(mem), "-");
-			table_add(&t, (const char *const[]){s->name, s->image, cmd, cpus, mem, st, "-"});
+			char ports[64] = "-", pt[80];
+			json_t *pv;
+			size_t pi;
+			json_array_foreach(json_object_get(o, "ports"), pi, pv)
+			{
+				port_text(pv, pt, sizeof(pt));
+				if (pi == 0)
+					snprintf(ports, sizeof(ports), "%s", pt);
+				else
+					snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports), ", %s", pt);
+			}
+			if (strlen(ports) > 32) /* truncated to 32 (spec/cli.md §3.8) */
+				snprintf(ports + 31, sizeof(ports) - 31, "\u2026");
+			table_add(&t, (const char *const[]){s->name, s->image, cmd, cpus, mem, st, ports});
 		}
 		if (a.npos)
 			one = o;
@@ -280,6 +307,15 @@ int cmd_inspect(int argc, char **argv)
 		if (json_array_size(json_object_get(cfg, "env"))) {
 			printf("\nEnvironment\n");
 			json_array_foreach(json_object_get(cfg, "env"), i, v) printf("  %s\n", json_string_value(v));
+		}
+		if (json_array_size(json_object_get(cfg, "ports"))) {
+			char one[80];
+			printf("\nPorts\n");
+			json_array_foreach(json_object_get(cfg, "ports"), i, v)
+			{
+				port_text(v, one, sizeof(one));
+				printf("  %s\n", one);
+			}
 		}
 		if (json_object_size(labels)) {
 			printf("\nLabels\n");

@@ -20,7 +20,25 @@ const char *const sandbox_opt_key[O_COUNT] = {
 	[O_NO_NET] = "no-net", [O_NET] = "net", [O_NET_RULE] = "net-rule", [O_NET_DEFAULT] = "net-default",
 	[O_NET_DEFAULT_EGRESS] = "net-default-egress", [O_NET_DEFAULT_INGRESS] = "net-default-ingress",
 	[O_DNS_NAMESERVER] = "dns-nameserver", [O_DNS_QUERY_TIMEOUT] = "dns-query-timeout-ms",
+	[O_PORT] = "port", [O_MAX_CONNECTIONS] = "max-connections",
+	[O_EG_BW] = "net-egress-bandwidth", [O_EG_BW_BURST] = "net-egress-bandwidth-burst",
+	[O_EG_OPS] = "net-egress-ops", [O_EG_OPS_BURST] = "net-egress-ops-burst",
+	[O_IN_BW] = "net-ingress-bandwidth", [O_IN_BW_BURST] = "net-ingress-bandwidth-burst",
+	[O_IN_OPS] = "net-ingress-ops", [O_IN_OPS_BURST] = "net-ingress-ops-burst",
 };
+
+/* A one-time burst needs its limiter (spec/network.md §7). */
+static int check_bursts(const struct cli_args *a)
+{
+	static const int pairs[][2] = {{O_EG_BW_BURST, O_EG_BW}, {O_EG_OPS_BURST, O_EG_OPS},
+				       {O_IN_BW_BURST, O_IN_BW}, {O_IN_OPS_BURST, O_IN_OPS}};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (cli_has(a, pairs[i][0]) && !cli_has(a, pairs[i][1])) {
+			cli_errorf("--%s requires --%s", sandbox_opt_key[pairs[i][0]], sandbox_opt_key[pairs[i][1]]);
+			return -1;
+		}
+	return 0;
+}
 
 static const struct cli_opt run_opts[] = {
 	SANDBOX_OPTS,
@@ -53,7 +71,7 @@ msb_config *sandbox_opts_config(const struct cli_args *a, const char *image)
 	msb_error err = {0};
 	bool replace = false;
 
-	if (set(cfg, "image", image) < 0)
+	if (set(cfg, "image", image) < 0 || check_bursts(a) < 0)
 		goto bad;
 	for (int i = 0; i < a->n; i++) {
 		int id = a->v[i].id;

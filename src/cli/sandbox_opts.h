@@ -13,6 +13,8 @@ enum {
 	O_SECURITY, O_ENTRYPOINT, O_HOSTNAME, O_USER, O_PULL, O_MAX_DURATION, O_IDLE_TIMEOUT, O_NO_NET,
 	O_LOG_LEVEL, O_NET, O_NET_RULE, O_NET_DEFAULT, O_NET_DEFAULT_EGRESS, O_NET_DEFAULT_INGRESS,
 	O_DNS_NAMESERVER, O_DNS_QUERY_TIMEOUT, O_NO_DNS_REBIND,
+	O_PORT, O_MAX_CONNECTIONS, O_EG_BW, O_EG_BW_BURST, O_EG_OPS, O_EG_OPS_BURST, O_IN_BW, O_IN_BW_BURST,
+	O_IN_OPS, O_IN_OPS_BURST,
 	/* run only */
 	O_DETACH, O_TTY, O_NO_TTY, O_TIMEOUT, O_RLIMIT, O_DETACH_KEYS,
 	O_COUNT
@@ -48,7 +50,17 @@ extern const char *const sandbox_opt_key[O_COUNT];
 	{"dns-nameserver", 0, true, O_DNS_NAMESERVER, "Upstream DNS server (IP[:PORT], [IPv6]:PORT; repeatable)."}, \
 	{"dns-query-timeout-ms", 0, true, O_DNS_QUERY_TIMEOUT, "Per-attempt upstream DNS timeout in ms (default 5000)."}, \
 	{"no-dns-rebind-protection", 0, false, O_NO_DNS_REBIND, "Let DNS answers carry private and reserved addresses."}, \
-	{"log-level", 0, true, O_LOG_LEVEL, "Log verbosity for the sandbox runtime."}
+	{"log-level", 0, true, O_LOG_LEVEL, "Log verbosity for the sandbox runtime."},                        \
+	{"port", 'p', true, O_PORT, "Forward a host port to the sandbox (HOST:GUEST, BIND_ADDR:HOST:GUEST)."}, \
+	{"max-connections", 0, true, O_MAX_CONNECTIONS, "Limit the number of concurrent network connections."}, \
+	{"net-egress-bandwidth", 0, true, O_EG_BW, "Limit outbound (egress) bandwidth, e.g. 1M/1s."},         \
+	{"net-egress-bandwidth-burst", 0, true, O_EG_BW_BURST, "One-time startup burst for the egress bandwidth limit."}, \
+	{"net-egress-ops", 0, true, O_EG_OPS, "Limit outbound (egress) packet rate, e.g. 1000/1s."},          \
+	{"net-egress-ops-burst", 0, true, O_EG_OPS_BURST, "One-time startup burst for the egress packet-rate limit."}, \
+	{"net-ingress-bandwidth", 0, true, O_IN_BW, "Limit inbound (ingress) bandwidth, e.g. 1M/1s."},        \
+	{"net-ingress-bandwidth-burst", 0, true, O_IN_BW_BURST, "One-time startup burst for the ingress bandwidth limit."}, \
+	{"net-ingress-ops", 0, true, O_IN_OPS, "Limit inbound (ingress) packet rate, e.g. 1000/1s."},         \
+	{"net-ingress-ops-burst", 0, true, O_IN_OPS_BURST, "One-time startup burst for the ingress packet-rate limit."}
 
 /* Build a config from parsed options; prints the error and returns -1 on bad input. */
 msb_config *sandbox_opts_config(const struct cli_args *a, const char *image);

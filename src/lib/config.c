@@ -4,6 +4,7 @@
  * the grammar spec/cli.md gives it, so a bad value is rejected before any
  * state exists, with a message naming the option and the value.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -11,7 +12,7 @@
 #include "parse.h"
 
 enum cfg_kind { K_STR, K_LIST, K_SIZE_MIB, K_DUR_S, K_DUR_MS, K_U8, K_BOOL, K_SECURITY, K_NAME, K_ENV, K_LABEL,
-		K_SHELL, K_NET, K_MS };
+		K_SHELL, K_NET, K_MS, K_PORT, K_MAX_CONN, K_RATE_BYTES, K_RATE_OPS, K_BURST_BYTES, K_BURST_OPS };
 
 struct cfg_key {
 	const char *name;     /* msb_config_set key */
@@ -49,7 +50,49 @@ static const struct cfg_key keys[] = {
 	{"dns-nameserver", "dns_nameservers", K_LIST},
 	{"dns-query-timeout-ms", "dns_query_timeout_ms", K_MS},
 	{"no-dns-rebind-protection", "no_dns_rebind_protection", K_BOOL},
+	/* published ports, connection cap and rate limits (spec/network.md §7) */
+	{"port", "ports", K_PORT},
+	{"max-connections", "max_connections", K_MAX_CONN},
+	{"net-egress-bandwidth", "net_egress_bandwidth", K_RATE_BYTES},
+	{"net-egress-bandwidth-burst", "net_egress_bandwidth_burst", K_BURST_BYTES},
+	{"net-egress-ops", "net_egress_ops", K_RATE_OPS},
+	{"net-egress-ops-burst", "net_egress_ops_burst", K_BURST_OPS},
+	{"net-ingress-bandwidth", "net_ingress_bandwidth", K_RATE_BYTES},
+	{"net-ingress-bandwidth-burst", "net_ingress_bandwidth_burst", K_BURST_BYTES},
+	{"net-ingress-ops", "net_ingress_ops", K_RATE_OPS},
+	{"net-ingress-ops-burst", "net_ingress_ops_burst", K_BURST_OPS},
 };
+
+/* `-p/--port`: TCP only (UDP is not relayed, docs/network.md); one mapping per host address and port. */
+static int set_port(msb_config *cfg, const char *json_key, const char *value, msb_error *err)
+{
+	struct parse_port pm;
+	char bind[INET6_ADDRSTRLEN];
+	json_t *arr = json_object_get(cfg->obj, json_key), *v;
+	size_t i;
+	int r = parse_port(value, &pm, err);
+
+	if (r < 0)
+		return r;
+	if (pm.proto != IPPROTO_TCP)
+		return msb_err_set(err, MSB_ERR_INVALID, 0,
+				   "published UDP ports are not supported (-p %s): only TCP is relayed into the sandbox",
+				   value);
+	inet_ntop(pm.family, &pm.bind, bind, sizeof(bind));
+	json_array_foreach(arr, i, v)
+	{
+		if (json_integer_value(json_object_get(v, "host_port")) == pm.host_port)
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "duplicate host port %u in -p %s", pm.host_port,
+					   value);
+	}
+	if (!arr) {
+		arr = json_array();
+		json_object_set_new(cfg->obj, json_key, arr);
+	}
+	json_array_append_new(arr, json_pack("{s:s,s:i,s:i,s:s}", "host_ip", bind, "host_port", (int)pm.host_port,
+					     "guest_port", (int)pm.guest_port, "protocol", "tcp"));
+	return 0;
+}
 
 /* Validate the network flags so far plus @flag=@value with the policy engine, then record them. */
 static int set_net(msb_config *cfg, const char *flag, const char *value, msb_error *err)
@@ -198,6 +241,40 @@ static int set_value(msb_config *cfg, const struct cfg_key *ck, const char *valu
 					   ck->name, value);
 		return set_u64(cfg, ck->json_key, u);
 	}
+	case K_PORT:
+		return set_port(cfg, ck->json_key, value, err);
+	case K_MAX_CONN: {
+		uint64_t u;
+		r = parse_u64(value, strlen(value), UINT64_MAX, &u);
+		if (r < 0 || u == 0)
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid --max-connections \"%s\" (expected 1-4096)",
+					   value);
+		if (u > 4096)
+			return msb_err_set(err, MSB_ERR_INVALID, 0,
+					   "--max-connections %s is too large: at most 4096 concurrent connections",
+					   value);
+		return set_u64(cfg, ck->json_key, u);
+	}
+	case K_RATE_BYTES:
+	case K_RATE_OPS: {
+		struct parse_rate pr;
+		r = parse_rate(value, ck->kind == K_RATE_BYTES, &pr, err);
+		if (r < 0)
+			return r;
+		json_object_set_new(cfg->obj, ck->json_key,
+				    json_pack("{s:I,s:I}", "size", (json_int_t)pr.amount, "interval_ms",
+					      (json_int_t)pr.interval_ms));
+		return 0;
+	}
+	case K_BURST_BYTES:
+		r = parse_size_bytes(value, &v, err);
+		return r < 0 ? r : set_u64(cfg, ck->json_key, v);
+	case K_BURST_OPS:
+		r = parse_u64(value, strlen(value), UINT64_MAX, &v);
+		if (r < 0)
+			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid %s \"%s\" (expected a whole number)",
+					   ck->name, value);
+		return set_u64(cfg, ck->json_key, v);
 	case K_BOOL:
 		if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
 			return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid %s \"%s\" (expected 0 or 1)", ck->name,

@@ -873,3 +873,64 @@ int parse_time_point(const char *s, int64_t now_ms, int64_t *out_ms, msb_error *
 	return msb_err_set(err, MSB_ERR_INVALID, 0, "could not parse time %s (expected RFC 3339 or `5m` etc.)",
 			   quote(q, s, strlen(s), QUOTE_DEBUG));
 }
+
+/* ---- rate limits (spec/network.md §7) ---------------------------------------------- */
+
+int parse_size_bytes(const char *s, uint64_t *out, msb_error *err)
+{
+	size_t len = strlen(s);
+	uint64_t v, mult = 1;
+	char q[QUOTE_MAX];
+
+	if (len) {
+		char c = s[len - 1];
+		if (c == 'k' || c == 'K')
+			mult = 1024, len--;
+		else if (c == 'm' || c == 'M')
+			mult = 1024 * 1024, len--;
+		else if (c == 'g' || c == 'G')
+			mult = 1024 * 1024 * 1024, len--;
+	}
+	if (parse_u64(s, len, UINT64_MAX / mult, &v) < 0)
+		return msb_err_set(err, MSB_ERR_INVALID, 0,
+				   "invalid size `%s` (expected raw bytes or K/M/G suffix): e.g. 1048576, 512K, 10M",
+				   quote_str(q, s));
+	*out = v * mult;
+	return 0;
+}
+
+int parse_rate(const char *s, bool bytes, struct parse_rate *out, msb_error *err)
+{
+	const char *slash = strchr(s, '/');
+	char amount[64], q[QUOTE_MAX];
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	uint64_t v, ms = 1000;
+	int r;
+
+	if (alen >= sizeof(amount))
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid rate limit `%s`", quote_str(q, s));
+	memcpy(amount, s, alen);
+	amount[alen] = '\0';
+	if (bytes) {
+		r = parse_size_bytes(amount, &v, err);
+		if (r < 0)
+			return r;
+	} else if (parse_u64(amount, alen, UINT64_MAX, &v) < 0) {
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid count `%s` (expected a whole number)",
+				   quote_str(q, amount));
+	}
+	if (v == 0)
+		return msb_err_set(err, MSB_ERR_INVALID, 0, "invalid rate limit `%s`: the amount must be > 0",
+				   quote_str(q, s));
+	if (slash) {
+		r = msb_parse_duration_ms(slash + 1, &ms, err);
+		if (r < 0)
+			return r;
+		if (ms == 0)
+			return msb_err_set(err, MSB_ERR_INVALID, 0,
+					   "invalid rate limit `%s`: the interval must be at least 1ms", quote_str(q, s));
+	}
+	out->amount = v;
+	out->interval_ms = ms;
+	return 0;
+}

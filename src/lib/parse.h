@@ -152,6 +152,21 @@ struct parse_port {
  */
 int parse_port(const char *spec, struct parse_port *out, msb_error *err);
 
+/*
+ * parse_size_bytes() - SIZE for the rate-limit flags: an integer with an
+ * optional K/M/G suffix (any case, x1024^n). Fractions are rejected with
+ * ``invalid size `X` (expected raw bytes or K/M/G suffix): …``.
+ */
+int parse_size_bytes(const char *s, uint64_t *out, msb_error *err);
+
+/* A `--net-*-bandwidth` (SIZE[/DUR]) or `--net-*-ops` (COUNT[/DUR]) value. */
+struct parse_rate {
+	uint64_t amount;      /* bytes or frames, > 0 */
+	uint64_t interval_ms; /* refill time, >= 1; default 1000 */
+};
+/* @bytes: SIZE (bandwidth) rather than COUNT (ops). DUR: N (s), Nms, Ns, Nm, Nh. */
+int parse_rate(const char *s, bool bytes, struct parse_rate *out, msb_error *err);
+
 /* A `--detach-keys` byte sequence. */
 struct parse_detach_keys {
 	uint8_t seq[PARSE_DETACH_KEYS_MAX];

@@ -128,19 +128,23 @@ void np_flow_close(struct netproxy *np, int i, bool reset)
  * it has room and drain it into the sink, until neither makes progress.
  * Return -1 when the flow broke.
  */
-static int pump(struct np_flow *f, int d)
+static int pump(struct netproxy *np, struct np_flow *f, int d)
 {
 	int src = d == 0 ? f->gfd : f->ufd, dst = d == 0 ? f->ufd : f->gfd;
 
 	for (;;) {
 		bool progress = false;
 		ssize_t n;
-		if (!f->rd_eof[d] && f->inpipe[d] < f->pipe_cap) {
-			n = splice(src, NULL, f->pipe[d][1], NULL, f->pipe_cap - f->inpipe[d],
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		size_t room = f->pipe_cap - f->inpipe[d];
+		if (room && np->rate[d].on && !f->rd_eof[d])
+			room = np_rate_room(np, f, d, room); /* a bucket check, nothing more (netrate.c) */
+		if (!f->rd_eof[d] && room) {
+			n = splice(src, NULL, f->pipe[d][1], NULL, room, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n == 0) {
 				f->rd_eof[d] = true;
 			} else if (n > 0) {
+				if (np->rate[d].on)
+					np_rate_take(np, d, (size_t)n);
 				f->inpipe[d] += (size_t)n;
 				progress = true;
 			} else if (errno != EAGAIN && errno != EINTR) {
@@ -170,7 +174,7 @@ static void relay(struct netproxy *np, int i)
 	struct np_flow *f = &np->flows[i];
 	uint32_t wg = 0, wu = 0;
 
-	if (pump(f, 0) < 0 || pump(f, 1) < 0) {
+	if (pump(np, f, 0) < 0 || pump(np, f, 1) < 0) {
 		np_flow_close(np, i, true);
 		return;
 	}
@@ -178,11 +182,11 @@ static void relay(struct netproxy *np, int i)
 		np_flow_close(np, i, false);
 		return;
 	}
-	if (!f->rd_eof[0] && f->inpipe[0] < f->pipe_cap)
+	if (!f->rd_eof[0] && f->inpipe[0] < f->pipe_cap && !f->throttled[0])
 		wg |= EPOLLIN;
 	if (f->inpipe[1])
 		wg |= EPOLLOUT;
-	if (!f->rd_eof[1] && f->inpipe[1] < f->pipe_cap)
+	if (!f->rd_eof[1] && f->inpipe[1] < f->pipe_cap && !f->throttled[1])
 		wu |= EPOLLIN;
 	if (f->inpipe[0])
 		wu |= EPOLLOUT;
@@ -385,7 +389,7 @@ static void peek(struct netproxy *np, int i)
 
 static int flow_alloc(struct netproxy *np, int gfd)
 {
-	if (np->n_flows >= NP_MAX_FLOWS)
+	if (np->n_flows >= np->max_flows)
 		return -1;
 	for (int i = 0; i < NP_MAX_FLOWS; i++) {
 		struct np_flow *f = &np->flows[i];
@@ -435,6 +439,28 @@ static void accept_tcp(struct netproxy *np, int which)
 	}
 }
 
+/* ---- for netports.c ------------------------------------------------------------ */
+
+int np_flow_new(struct netproxy *np, int gfd)
+{
+	return flow_alloc(np, gfd);
+}
+
+void np_flow_relay_start(struct netproxy *np, int i)
+{
+	flow_start(np, i);
+}
+
+void np_close_reset(int fd)
+{
+	close_reset(fd);
+}
+
+void np_relay(struct netproxy *np, int i)
+{
+	relay(np, i);
+}
+
 /* ---- configuration ------------------------------------------------------------- */
 
 static int policy_from_cfg(struct netproxy *np, const json_t *cfg, msb_error *err)
@@ -480,6 +506,13 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 	np->fds = *fds;
 	np->v6 = fds->v6;
 	np->logfd = np->logdirfd = -1;
+	np->ctl = -1;
+	np->rfd = -1;
+	np->max_flows = (unsigned)config_u64(cfg, "max_connections", NP_DEFAULT_MAX_CONN);
+	if (np->max_flows == 0 || np->max_flows > NP_MAX_FLOWS)
+		np->max_flows = NP_DEFAULT_MAX_CONN;
+	for (unsigned k = 0; k < NP_MAX_PUBLISH; k++)
+		np->pub[k].fd = -1;
 	net_addr_parse(NET_GW4, &np->gw4);
 	net_addr_parse(NET_GW6, &np->gw6);
 	for (int i = 0; i < NP_MAX_FLOWS; i++) {
@@ -490,6 +523,11 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 	for (int i = 0; i < NP_MAX_QUERIES; i++)
 		np->queries[i].ufd = -1;
 	if (policy_from_cfg(np, cfg, err) < 0 || np_dns_config(np, cfg, err) < 0) {
+		free(np);
+		return NULL;
+	}
+	if (np_rate_config(np, cfg, err) < 0) {
+		net_policy_free(&np->pol);
 		free(np);
 		return NULL;
 	}
@@ -528,6 +566,8 @@ void netproxy_free(struct netproxy *np)
 		return;
 	for (int i = 0; i < NP_MAX_FLOWS; i++)
 		np_flow_close(np, i, true);
+	np_ports_free(np);
+	np_rate_free(np);
 	for (int i = 0; i < NS_NET_NFDS; i++)
 		if (np->fds.fd[i] >= 0)
 			close(np->fds.fd[i]);
@@ -579,6 +619,11 @@ void netproxy_event(struct netproxy *np, uint32_t idx, uint32_t events)
 		case NP_FLOW_DNS_TCP:
 			np_dns_tcp_event(np, (int)slot, events);
 			break;
+		case NP_FLOW_IN_CONNECTING:
+			if (type == NP_T_GUEST)
+				np_ports_connected(np, (int)slot);
+			break;
+		case NP_FLOW_IN_SOCKET:
 		case NP_FLOW_FREE:
 			break;
 		}
@@ -586,6 +631,16 @@ void netproxy_event(struct netproxy *np, uint32_t idx, uint32_t events)
 	case NP_T_QUERY:
 		if (slot < NP_MAX_QUERIES)
 			np_dns_query_event(np, (int)slot);
+		break;
+	case NP_T_PUBLISH:
+		if (slot < np->n_pub)
+			np_ports_accept(np, (int)slot);
+		break;
+	case NP_T_CTL:
+		np_ports_ctl(np);
+		break;
+	case NP_T_RATE:
+		np_rate_tick(np);
 		break;
 	}
 }

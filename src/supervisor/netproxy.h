@@ -19,7 +19,7 @@
 #include "ns/ns.h"
 #include "util.h"
 
-#define NP_MAX_FLOWS     1024 /* TCP connections (relayed and DNS over TCP) per sandbox */
+#define NP_MAX_FLOWS     4096 /* TCP connections (relayed and DNS over TCP): --max-connections' ceiling */
 #define NP_MAX_QUERIES   256  /* DNS queries waiting for an upstream answer */
 #define NP_MAX_UPSTREAMS 8
 #define NP_MAX_PINS      2048
@@ -28,6 +28,8 @@
 #define NP_DNS_TCP_IDLE_MS 30000
 #define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
 #define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
+#define NP_DEFAULT_MAX_CONN 256 /* --max-connections default (spec/network.md §7) */
+#define NP_MAX_PUBLISH   64	/* -p mappings per sandbox */
 
 /* epoll tag: the supervisor passes ((uint64_t)kind << 32) | idx through; idx = type << 28 | slot. */
 enum np_tag {
@@ -36,6 +38,9 @@ enum np_tag {
 	NP_T_GUEST,    /* slot: flow */
 	NP_T_UPSTREAM, /* slot: flow */
 	NP_T_QUERY,    /* slot: pending DNS query */
+	NP_T_PUBLISH,  /* slot: published port (netports.c) */
+	NP_T_CTL,      /* H's socket service (netports.c) */
+	NP_T_RATE,     /* the rate limiter's timer (netrate.c) */
 };
 #define NP_TAG(type, slot) (((uint32_t)(type) << 28) | (uint32_t)(slot))
 
@@ -45,6 +50,8 @@ enum np_flow_kind {
 	NP_FLOW_CONNECTING, /* policy allowed; waiting for the host-side connect */
 	NP_FLOW_SPLICE,     /* relaying both directions with splice(2) */
 	NP_FLOW_DNS_TCP,    /* the guest speaks DNS over TCP to us */
+	NP_FLOW_IN_SOCKET,  /* published port: waiting for H to create the socket into the sandbox */
+	NP_FLOW_IN_CONNECTING, /* published port: connecting into the sandbox (gfd) */
 };
 
 struct np_dns_tcp {
@@ -74,6 +81,29 @@ struct np_flow {
 	struct net_addr dst;	 /* original destination */
 	uint16_t dport;
 	struct np_dns_tcp *dns;
+	bool throttled[2];	 /* dir waits for rate-limit tokens (netrate.c) */
+};
+
+/* A token bucket (spec/network.md §7): starts full, refills continuously, the one-time burst is spent first. */
+struct np_bucket {
+	bool on;
+	uint64_t size, interval_ms; /* size tokens per interval_ms; also the capacity */
+	double tokens;
+	uint64_t burst; /* one-time tokens, never refilled */
+};
+/* One direction's limiter: bytes and frames (a relayed TCP byte stream counts one frame per NP_RATE_SEG bytes). */
+struct np_rate {
+	bool on;
+	struct np_bucket bw, ops;
+	uint64_t last_ns;
+};
+#define NP_RATE_SEG 1448 /* TCP payload of a 1500-byte frame with timestamps */
+
+/* A published port (-p): a host-side listener. */
+struct np_publish {
+	int fd;
+	struct net_addr bind;
+	uint16_t host_port, guest_port;
 };
 
 /* One DNS question forwarded upstream. */
@@ -122,6 +152,15 @@ struct netproxy {
 	struct np_pin pins[NP_MAX_PINS];
 	uint64_t pins_swept_ms;
 	struct dns_response resp; /* scratch for upstream answers (large) */
+	/* connection cap, published ports and rate limits (netports.c, netrate.c) */
+	unsigned max_flows;
+	struct np_publish pub[NP_MAX_PUBLISH];
+	unsigned n_pub;
+	int ctl; /* H's socket service */
+	uint32_t ctl_ev;
+	struct np_rate rate[2]; /* [0] egress (guest -> host bytes), [1] ingress */
+	int rfd;		/* rate timer */
+	bool rate_armed;
 };
 
 /* netproxy.c */
@@ -136,6 +175,30 @@ void np_flow_close(struct netproxy *np, int i, bool reset);
 void np_timer_arm(struct netproxy *np, bool on);
 /* A peeking flow whose ClientHello did not come in time: decide without a server name. */
 void np_peek_expired(struct netproxy *np, int i);
+
+/* netproxy.c, for netports.c */
+int np_flow_new(struct netproxy *np, int gfd);
+void np_flow_relay_start(struct netproxy *np, int i);
+void np_close_reset(int fd);
+void np_relay(struct netproxy *np, int i);
+
+/* netports.c: published ports (-p) and ingress policy */
+/* In the supervisor before boot: bind every -p listener of @cfg; fds into @fds (NP_MAX_PUBLISH). Count or -err. */
+int np_ports_bind(const json_t *cfg, int *fds, msb_error *err);
+/* Hand the listeners (ownership) and H's socket service to @np. */
+void np_ports_start(struct netproxy *np, const json_t *cfg, const int *fds, int n, int ctl);
+void np_ports_accept(struct netproxy *np, int slot);
+void np_ports_ctl(struct netproxy *np);
+void np_ports_connected(struct netproxy *np, int i);
+void np_ports_free(struct netproxy *np);
+
+/* netrate.c: token buckets in the relay */
+int np_rate_config(struct netproxy *np, const json_t *cfg, msb_error *err);
+/* How many bytes dir @d of flow @f may read now (<= @room); 0 marks it throttled and arms the timer. */
+size_t np_rate_room(struct netproxy *np, struct np_flow *f, int d, size_t room);
+void np_rate_take(struct netproxy *np, int d, size_t n);
+void np_rate_tick(struct netproxy *np);
+void np_rate_free(struct netproxy *np);
 
 /* dnsproxy.c */
 int np_dns_config(struct netproxy *np, const json_t *cfg, msb_error *err);

@@ -93,6 +93,8 @@ struct sup {
 	struct proto_enc enc;
 	struct ns_net_fds net_fds; /* the chokepoint's sockets in the sandbox's namespace (netproxy.c) */
 	struct netproxy *net;
+	int pub_fds[NP_MAX_PUBLISH]; /* published ports' listeners, bound before boot (netports.c) */
+	int n_pub;
 };
 
 static struct proto_msg msgbuf;
@@ -932,6 +934,12 @@ static int boot(struct sup *s, msb_error *err)
 	const char *sec = config_str(s->cfg, "security");
 	int sv[2], r;
 
+	/* published ports first: a port in use fails the start before anything is built */
+	s->n_pub = np_ports_bind(s->cfg, s->pub_fds, err);
+	if (s->n_pub < 0) {
+		s->n_pub = 0;
+		return -err->code;
+	}
 	r = image_layers(s, &b, err);
 	if (r < 0)
 		return r;
@@ -1040,6 +1048,9 @@ static int setup_loop(struct sup *s, msb_error *err)
 		s->net = netproxy_new(s->epfd, EV_NET, &s->net_fds, s->cfg, logs, err);
 		if (!s->net)
 			return -err->code;
+		np_ports_start(s->net, s->cfg, s->pub_fds, s->n_pub, s->net_fds.ctl);
+		s->n_pub = 0;
+		s->net_fds.ctl = -1;
 	}
 	s->last_activity = util_now_ms();
 	if (config_u64(s->cfg, "max_duration_s", 0) || config_u64(s->cfg, "idle_timeout_s", 0)) {
@@ -1090,6 +1101,7 @@ int supervisor_run(const char *home, const char *name, const char *config, int r
 	s->lfd = -1;
 	for (int i = 0; i < NS_NET_NFDS; i++)
 		s->net_fds.fd[i] = -1;
+	s->net_fds.ctl = -1;
 	s->gate = gate;
 	if (gate >= 0)
 		fcntl(gate, F_SETFD, FD_CLOEXEC);

@@ -13,6 +13,7 @@ therefore run with --no-dns-rebind-protection, or look at record types that
 carry no address."""
 import json
 import os
+import socket
 import textwrap
 import time
 import uuid
@@ -301,3 +302,160 @@ def test_decision_log(msb, w):
     # merged in time order with the command's output
     assert both.index("allow egress tcp %s:80" % w.PUB1_V4) < both.index("hello from %s /" % w.PUB1_V4) < \
         both.index("deny egress tcp %s:80" % w.LAN_V4)
+
+
+# ---- published ports, connection caps, rate limits (spec/network.md §7) ----
+
+def http_get(port, path="/", timeout=5):
+    """GET from the host side of a published port: (status, body bytes) or (None, error)."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s.sendall(b"GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path.encode())
+        d = b""
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            d += c
+        s.close()
+    except OSError as e:
+        return None, str(e)
+    head, _, body = d.partition(b"\r\n\r\n")
+    if not head:
+        return None, "empty reply"
+    return int(head.split()[1]), body
+
+
+def wait_http(port, path="/", secs=15):
+    deadline = time.time() + secs
+    while True:
+        st, body = http_get(port, path)
+        if st == 200 or time.time() > deadline:
+            return st, body
+        time.sleep(0.2)
+
+
+def serve(msb, name, flags, port=8000, prep=""):
+    """A detached sandbox running python's http.server on @port inside (files in /srv)."""
+    cmd = "mkdir -p /srv && cd /srv && %s exec python3 -m http.server %d" % (prep, port)
+    p = msb.run("run", "-d", "--name", name, *flags, "host", "--", "sh", "-c", cmd)
+    assert p.returncode == 0, p.out + p.err
+
+
+def net_log(msb, name):
+    path = os.path.join(msb.home, "sandboxes", name, "logs", "network.log")
+    return [json.loads(ln) for ln in open(path)] if os.path.exists(path) else []
+
+
+def test_published_port_serves_http(msb, w):
+    msb.ok("run", "-d", "--name", "api", "-p", "18080:8000", "host", "--", "python3", "-m", "http.server", "8000")
+    st, body = wait_http(18080)
+    assert st == 200 and b"Directory listing" in body, body
+    ps = msb.ok("ps").out
+    assert "127.0.0.1:18080->8000/tcp" in ps, ps
+    js = json.loads(msb.ok("ps", "api", "--format", "json").out)
+    assert js["ports"] == [{"host_ip": "127.0.0.1", "host_port": 18080, "guest_port": 8000, "protocol": "tcp"}]
+    assert "127.0.0.1:18080->8000/tcp" in msb.ok("inspect", "api").out
+    ins = json.loads(msb.ok("inspect", "api", "--format", "json").out)
+    assert ins["config"]["ports"][0]["host_port"] == 18080
+    ing = [e for e in net_log(msb, "api") if e["dir"] == "ingress"]
+    assert ing and all(e["action"] == "allow" and e["dst"] == "127.0.0.1" and e["port"] == 8000 for e in ing)
+    # nothing listens on a published guest port: the client is reset, the sandbox unharmed
+    msb.ok("run", "-d", "--name", "nolisten", "-p", "18089:9", "host", "--", "sleep", "60")
+    st, err = http_get(18089)
+    assert st is None, err
+    msb.run("rm", "-f", "api", "nolisten")
+    # the listener goes with the sandbox
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 18080), timeout=2)
+
+
+def test_published_port_honours_ingress_rules(msb, w):
+    serve(msb, "denied", ["-p", "18083:8000", "--net-rule", "deny:ingress@loopback"])
+    serve(msb, "denied2", ["-p", "18084:8000", "--net-default-ingress", "deny"])
+    serve(msb, "allowed", ["-p", "18085:8000", "--net-rule", "deny:ingress@loopback:tcp:9000"])
+    assert wait_http(18085)[0] == 200
+    time.sleep(0.5)
+    for port in (18083, 18084):
+        st, err = http_get(port)
+        assert st is None, (port, err)
+    den = [e for e in net_log(msb, "denied") if e["dir"] == "ingress"]
+    assert den and all(e["action"] == "deny" and e["rule"] == 0 for e in den), den
+    den2 = [e for e in net_log(msb, "denied2") if e["dir"] == "ingress"]
+    assert den2 and all(e["action"] == "deny" and e["rule"] is None for e in den2), den2
+    shown = msb.ok("logs", "denied", "--source", "network").out
+    assert "deny ingress tcp 127.0.0.1:8000 (rule 0)" in shown, shown
+
+
+def test_published_port_errors(msb, w):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 18086))
+    s.listen(1)
+    try:
+        p = msb.run("create", "--name", "busy", "-p", "18086:80", "host")
+    finally:
+        s.close()
+    assert p.returncode != 0
+    assert "18086" in p.err and "already in use" in p.err, p.err
+    p = msb.run("create", "--name", "u", "-p", "18087:53/udp", "host")
+    assert p.returncode != 0 and "UDP" in p.err, p.err
+    p = msb.run("create", "--name", "d", "-p", "18087:80", "-p", "18087:81", "host")
+    assert p.returncode != 0 and "duplicate host port 18087" in p.err, p.err
+    p = msb.run("create", "--name", "x", "-p", "80", "host")
+    assert p.returncode != 0 and "port must be in format" in p.err, p.err
+    p = msb.run("create", "--name", "c", "--max-connections", "5000", "host")
+    assert p.returncode != 0 and "4096" in p.err, p.err
+    p = msb.run("create", "--name", "b", "--net-egress-bandwidth-burst", "1M", "host")
+    assert p.returncode != 0 and "requires --net-egress-bandwidth" in p.err, p.err
+    p = msb.run("create", "--name", "b", "--net-egress-bandwidth", "1.5M", "host")
+    assert p.returncode != 0 and "invalid size" in p.err, p.err
+
+
+def test_connection_cap(msb, w):
+    serve(msb, "capped", ["-p", "18088:8000", "--max-connections", "2"])
+    assert wait_http(18088)[0] == 200
+    time.sleep(0.5)  # the probes above are closed on both sides
+    held = [socket.create_connection(("127.0.0.1", 18088), timeout=5) for _ in range(2)]
+    time.sleep(0.5)  # both relayed: the cap is reached
+    try:
+        extra = socket.create_connection(("127.0.0.1", 18088), timeout=5)
+        extra.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        got = extra.recv(100)
+    except OSError:  # reset, possibly before connect() returned
+        got = b""
+    assert got == b"", got  # the N+1th connection is reset, never served
+    for h in held:  # the held connections still work
+        h.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert h.recv(12).startswith(b"HTTP/1.0 200")
+        h.close()
+    time.sleep(0.5)
+    assert wait_http(18088)[0] == 200  # below the cap again
+    caps = [e for e in net_log(msb, "capped") if e.get("reason") == "connection limit"]
+    assert caps and caps[0]["action"] == "deny", net_log(msb, "capped")
+
+
+def test_bandwidth_limits_slow_transfers(msb, w):
+    size = 5 * 1024 * 1024
+    # egress (guest -> host bytes): a 5 MiB download from a published port at 1 MiB/s
+    serve(msb, "slow", ["-p", "18090:8000", "--net-egress-bandwidth", "1M/1s"],
+          prep="head -c %d /dev/zero > big &&" % size)
+    assert wait_http(18090)[0] == 200
+    t0 = time.time()
+    st, body = http_get(18090, "/big", timeout=30)
+    took = time.time() - t0
+    assert st == 200 and len(body) == size
+    # the bucket starts full (1 MiB), the other 4 MiB need 4 s; 2 s leaves generous slack
+    assert took >= 2.0, took
+    # ingress (host -> guest bytes): a 5 MiB download from inside at 1 MiB/s, a 1 MiB burst on top
+    p = run(msb, ["--net-ingress-bandwidth", "1M", "--net-ingress-bandwidth-burst", "1M"], "curl", "-sS",
+            "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download} %{time_total}",
+            "http://%s/bytes/%d" % (w.PUB1_V4, size))
+    n, secs = p.out.split()
+    assert int(n) == size, p.out + p.err
+    assert float(secs) >= 1.5, p.out  # (5 - 1 - 1) MiB at 1 MiB/s = 3 s
+    # an ops limit paces too: 200 frames/s of ~1448 bytes is ~290 KB/s
+    p = run(msb, ["--net-ingress-ops", "200/1s"], "curl", "-sS", "--max-time", "30", "-o", "/dev/null", "-w",
+            "%{size_download} %{time_total}", "http://%s/bytes/%d" % (w.PUB1_V4, 1024 * 1024))
+    n, secs = p.out.split()
+    assert int(n) == 1024 * 1024 and float(secs) >= 1.5, p.out + p.err

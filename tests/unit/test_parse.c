@@ -753,6 +753,41 @@ static void test_port(void)
 	}
 }
 
+/* ---- rate limits -------------------------------------------------------------------------------- */
+
+static void test_rate(void)
+{
+	static const struct {
+		const char *s;
+		bool bytes;
+		uint64_t amount, ms;
+	} good[] = {
+		{"1048576", true, 1048576, 1000}, {"1M", true, 1048576, 1000},	   {"1m/1s", true, 1048576, 1000},
+		{"512K/500ms", true, 524288, 500}, {"2G/1m", true, 2147483648ull, 60000}, {"10k/2", true, 10240, 2000},
+		{"1000/1s", false, 1000, 1000},	   {"5/1h", false, 5, 3600000},
+	};
+	static const char *const bad[] = {"", "1.5M", "1T", "0", "1M/0ms", "1M/1d", "-1", "1K/x", "1M/", "10k"};
+	msb_error err = ERR_INIT;
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct parse_rate r = {0};
+		is_int(parse_rate(good[i].s, good[i].bytes, &r, NULL), 0, "rate '%s' accepted", good[i].s);
+		ok(r.amount == good[i].amount && r.interval_ms == good[i].ms, "rate '%s' value", good[i].s);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct parse_rate r = {0};
+		/* "10k" is a fine SIZE but not a COUNT */
+		bool bytes = strcmp(bad[i], "10k") != 0;
+		is_int(parse_rate(bad[i], bytes, &r, &err), -MSB_ERR_INVALID, "rate '%s' rejected", bad[i]);
+	}
+	is_int(parse_size_bytes("1.5M", &v, &err), -MSB_ERR_INVALID, "size 1.5M rejected");
+	is_str(err.msg, "invalid size `1.5M` (expected raw bytes or K/M/G suffix): e.g. 1048576, 512K, 10M",
+	       "size message");
+	is_int(parse_size_bytes("3g", &v, NULL), 0, "size 3g");
+	ok(v == 3ull << 30, "size 3g value");
+}
+
 /* ---- detach keys -------------------------------------------------------------------------------- */
 
 static void test_detach_keys(void)
@@ -920,6 +955,7 @@ int main(void)
 	test_shell();
 	test_security_pull();
 	test_port();
+	test_rate();
 	test_detach_keys();
 	test_time_point();
 	return tap_done();

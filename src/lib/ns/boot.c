@@ -296,7 +296,7 @@ static int make_layer_trees(const struct ns_boot *b, pid_t h, int *fds, msb_erro
 /* H: owns U1; forks P1 and writes U2's id map for it. Never returns. */
 static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 {
-	int hs[2], status, procfd;
+	int hs[2], status, procfd, ctl = -1;
 	char c;
 	pid_t p1;
 
@@ -352,7 +352,7 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 	 */
 	if (b->net) {
 		const char *what;
-		int r = ns_net_setup(ssync, &what);
+		int r = ns_net_setup(ssync, &ctl, &what);
 		if (r < 0)
 			fail(errfd, -r, what);
 	}
@@ -376,8 +376,8 @@ static _Noreturn void helper_main(const struct ns_boot *b, int errfd, int ssync)
 	close(errfd);
 	close(procfd);
 	close(hs[0]);
-	while (waitpid(p1, &status, 0) < 0 && errno == EINTR)
-		;
+	/* H stays in the sandbox's network namespace: it creates the sockets published ports connect with */
+	status = ns_net_serve(ctl, p1);
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 

@@ -33,6 +33,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -151,26 +152,31 @@ static int loopback_socket(int family, int type, uint16_t *port)
 	return fd;
 }
 
-static int send_fds(int sock, const int fds[NS_NET_NFDS], const struct ns_net_info *info)
+/* The four sockets and the socket service's end travel in one message. */
+#define NS_NET_SENT (NS_NET_NFDS + 1)
+
+static int send_fds(int sock, const int fds[NS_NET_SENT], const struct ns_net_info *info)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * NS_NET_NFDS)] = {0};
+	char cbuf[CMSG_SPACE(sizeof(int) * NS_NET_SENT)] = {0};
 	struct iovec iov = {.iov_base = (void *)info, .iov_len = sizeof(*info)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * NS_NET_NFDS);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * NS_NET_NFDS);
+	c->cmsg_len = CMSG_LEN(sizeof(int) * NS_NET_SENT);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * NS_NET_SENT);
 	return TEMP_FAILURE_RETRY_INT(sendmsg(sock, &mh, MSG_NOSIGNAL)) == (ssize_t)sizeof(*info) ? 0 : -EPIPE;
 }
 
-int ns_net_setup(int sock, const char **what)
+int ns_net_setup(int sock, int *ctl_out, const char **what)
 {
 	struct nl_sock nl = {.fd = -1};
 	struct ns_net_info info = {.magic = NS_NET_MAGIC};
 	uint16_t port[NS_NET_NFDS] = {0};
-	int fds[NS_NET_NFDS] = {-1, -1, -1, -1}, r, ifindex;
+	int fds[NS_NET_SENT] = {-1, -1, -1, -1, -1}, r, ifindex, ctl[2] = {-1, -1};
+
+	*ctl_out = -1;
 
 	*what = "netlink socket";
 	r = nl_open(&nl);
@@ -215,6 +221,13 @@ int ns_net_setup(int sock, const char **what)
 		r = ns_nft_apply(port, info.v6);
 	}
 	if (r >= 0) {
+		*what = "socket service pair";
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0)
+			r = -errno;
+		else
+			fds[NS_NET_NFDS] = ctl[0];
+	}
+	if (r >= 0) {
 		*what = "hand the network sockets to the supervisor";
 		/* an inactive family travels as a socket nobody listens on: SCM_RIGHTS needs real fds */
 		for (int i = 0; i < NS_NET_NFDS; i++)
@@ -222,38 +235,45 @@ int ns_net_setup(int sock, const char **what)
 				fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		r = send_fds(sock, fds, &info);
 	}
-	for (int i = 0; i < NS_NET_NFDS; i++)
+	for (int i = 0; i < NS_NET_SENT; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (r < 0 && ctl[1] >= 0)
+		close(ctl[1]);
+	else
+		*ctl_out = ctl[1];
 	return r < 0 ? r : 0;
 }
 
 int ns_net_receive(int sock, struct ns_net_fds *out)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * NS_NET_NFDS)];
+	char cbuf[CMSG_SPACE(sizeof(int) * NS_NET_SENT)];
 	struct ns_net_info info = {0};
 	struct iovec iov = {.iov_base = &info, .iov_len = sizeof(info)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *c;
+	int fds[NS_NET_SENT];
 	ssize_t n = TEMP_FAILURE_RETRY_INT(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC));
 
 	for (int i = 0; i < NS_NET_NFDS; i++)
 		out->fd[i] = -1;
+	out->ctl = -1;
 	if (n <= 0)
 		return -EPIPE; /* the helper failed; its reason is on the error pipe */
 	c = CMSG_FIRSTHDR(&mh);
 	if (n != sizeof(info) || info.magic != NS_NET_MAGIC || !c || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int) * NS_NET_NFDS)) {
+	    c->cmsg_len != CMSG_LEN(sizeof(int) * NS_NET_SENT)) {
 		if (c && c->cmsg_type == SCM_RIGHTS) {
-			int fds[NS_NET_NFDS];
 			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(fds, CMSG_DATA(c), sizeof(int) * (k < NS_NET_NFDS ? k : NS_NET_NFDS));
-			for (size_t i = 0; i < k && i < NS_NET_NFDS; i++)
+			memcpy(fds, CMSG_DATA(c), sizeof(int) * (k < NS_NET_SENT ? k : NS_NET_SENT));
+			for (size_t i = 0; i < k && i < NS_NET_SENT; i++)
 				close(fds[i]);
 		}
 		return -EPROTO;
 	}
-	memcpy(out->fd, CMSG_DATA(c), sizeof(int) * NS_NET_NFDS);
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * NS_NET_SENT);
+	memcpy(out->fd, fds, sizeof(int) * NS_NET_NFDS);
+	out->ctl = fds[NS_NET_NFDS];
 	out->v6 = info.v6;
 	if (!out->v6) {
 		close(out->fd[NS_NET_TCP6]);
@@ -261,4 +281,65 @@ int ns_net_receive(int sock, struct ns_net_fds *out)
 		out->fd[NS_NET_TCP6] = out->fd[NS_NET_UDP6] = -1;
 	}
 	return 0;
+}
+
+/* One request: a new TCP socket of the namespace, sent back with the request's id. */
+static void serve_one(int ctl)
+{
+	struct ns_sock_req req;
+	struct ns_sock_rep rep = {0};
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n = recv(ctl, &req, sizeof(req), MSG_DONTWAIT);
+	int fd = -1;
+
+	if (n != (ssize_t)sizeof(req))
+		return;
+	rep.id = req.id;
+	if (req.family != AF_INET && req.family != AF_INET6)
+		rep.err = EAFNOSUPPORT;
+	else if ((fd = socket(req.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		rep.err = errno;
+	if (fd >= 0) {
+		struct cmsghdr *c;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	(void)!TEMP_FAILURE_RETRY_INT(sendmsg(ctl, &mh, MSG_NOSIGNAL));
+	if (fd >= 0)
+		close(fd);
+}
+
+int ns_net_serve(int ctl, pid_t child)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0;
+
+	/* without pidfds (Linux < 5.3) there is no service: published ports then fail per connection */
+	while (pfd >= 0 && ctl >= 0) {
+		struct pollfd p[2] = {{.fd = pfd, .events = POLLIN}, {.fd = ctl, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break; /* the sandbox's init is gone */
+		if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
+			break; /* the supervisor is gone */
+		if (p[1].revents & POLLIN)
+			serve_one(ctl);
+	}
+	if (pfd >= 0)
+		close(pfd);
+	if (ctl >= 0)
+		close(ctl);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
 }

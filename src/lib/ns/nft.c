@@ -37,7 +37,7 @@
 #define REG NFT_REG_1
 
 struct nft_batch {
-	char buf[NFT_BUF];
+	char buf[NFT_BUF] __attribute__((aligned(8)));
 	size_t len;
 	uint32_t seq;
 	bool overflow;
@@ -67,7 +67,7 @@ static void msg_begin(struct nft_batch *b, uint16_t type, uint16_t flags, uint8_
 	size_t off = b->len;
 	if (!put_raw(b, &h, sizeof(h)) || !put_raw(b, &g, sizeof(g)))
 		return;
-	b->cur = (struct nlmsghdr *)(b->buf + off);
+	b->cur = (struct nlmsghdr *)(void *)(b->buf + off);
 }
 
 static void msg_end(struct nft_batch *b)
@@ -106,7 +106,7 @@ static size_t nest_begin(struct nft_batch *b, uint16_t type)
 static void nest_end(struct nft_batch *b, size_t off)
 {
 	if (!b->overflow)
-		((struct nlattr *)(b->buf + off))->nla_len = (uint16_t)(b->len - off);
+		((struct nlattr *)(void *)(b->buf + off))->nla_len = (uint16_t)(b->len - off);
 }
 
 /* ---- expressions ---------------------------------------------------------------- */
@@ -123,7 +123,7 @@ static size_t expr_begin(struct nft_batch *b, const char *name)
 static void expr_end(struct nft_batch *b, size_t elem)
 {
 	/* the EXPR_DATA nest starts right after the name attribute */
-	struct nlattr *name = (struct nlattr *)(b->buf + elem + NLA_HDRLEN);
+	struct nlattr *name = (struct nlattr *)(void *)(b->buf + elem + NLA_HDRLEN);
 	size_t data_off = elem + NLA_HDRLEN + NLA_ALIGN(name->nla_len);
 	nest_end(b, data_off);
 	nest_end(b, elem);
@@ -309,7 +309,7 @@ int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6)
 {
 	static struct nft_batch b;
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	char rbuf[8192];
+	char rbuf[8192] __attribute__((aligned(8)));
 	unsigned want = 0, got = 0;
 	int fd, r = 0;
 
@@ -319,7 +319,7 @@ int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6)
 		return -E2BIG;
 	/* every message between the batch markers asks for an ACK */
 	for (size_t off = 0; off < b.len;) {
-		struct nlmsghdr *h = (struct nlmsghdr *)(b.buf + off);
+		struct nlmsghdr *h = (struct nlmsghdr *)(void *)(b.buf + off);
 		if (h->nlmsg_type != NFNL_MSG_BATCH_BEGIN && h->nlmsg_type != NFNL_MSG_BATCH_END) {
 			h->nlmsg_flags |= NLM_F_ACK;
 			want++;
@@ -341,7 +341,12 @@ int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6)
 			r = -errno;
 			break;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		/* by offset, not NLMSG_NEXT (whose char * cast -Wcast-align rejects); rbuf is aligned */
+		for (size_t off = 0; n > 0 && off + sizeof(struct nlmsghdr) <= (size_t)n;) {
+			struct nlmsghdr *h = (struct nlmsghdr *)(void *)(rbuf + off);
+			if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > (size_t)n - off)
+				break;
+			off += NLMSG_ALIGN(h->nlmsg_len);
 			if (h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {

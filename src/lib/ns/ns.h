@@ -67,12 +67,32 @@ struct ns_net_info {
 struct ns_net_fds {
 	int fd[NS_NET_NFDS];
 	bool v6;
+	int ctl; /* SOCK_SEQPACKET to H's socket service (ns_net_serve()), or -1 */
 };
 /* In H, inside the new network namespace: configure it, apply the nftables rules (nft.c), send the
- * sockets over @sock. Returns 0 or -errno with @what naming the step. */
-int ns_net_setup(int sock, const char **what);
+ * sockets over @sock. Returns 0 or -errno with @what naming the step.
+ * *@ctl_out receives H's end of the socket service (ns_net_serve()). */
+int ns_net_setup(int sock, int *ctl_out, const char **what);
 /* nft.c: the redirect/filter ruleset for the supervisor's sockets at @port, as one atomic batch. 0 or -errno. */
 int ns_nft_apply(const uint16_t port[NS_NET_NFDS], bool v6);
+
+/*
+ * The socket service: sockets of the sandbox's network namespace can only be
+ * created by a process inside it, and a rootless supervisor cannot enter it.
+ * H, which lives there for the sandbox's whole life, answers each request on
+ * a SOCK_SEQPACKET pair with a new TCP socket (SCM_RIGHTS), which the
+ * supervisor then connects into the sandbox (published ports).
+ */
+struct ns_sock_req {
+	uint32_t id;	 /* echoed in the reply */
+	int32_t family;	 /* AF_INET or AF_INET6 */
+};
+struct ns_sock_rep {
+	uint32_t id;
+	int32_t err; /* 0: the socket travels with this message; else an errno */
+};
+/* In H: serve socket requests on @ctl until @child exits; returns its wait status. */
+int ns_net_serve(int ctl, pid_t child);
 /* In the supervisor: receive what ns_net_setup() sent. 0 or -errno (-EPIPE: the helper failed). */
 int ns_net_receive(int sock, struct ns_net_fds *out);
 
