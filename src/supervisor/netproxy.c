@@ -102,6 +102,8 @@ void np_flow_close(struct netproxy *np, int i, bool reset)
 		if (f->ufd >= 0)
 			close(f->ufd);
 	}
+	if (f->big)
+		np->n_big--;
 	for (int d = 0; d < 2; d++)
 		for (int k = 0; k < 2; k++)
 			if (f->pipe[d][k] >= 0)
@@ -202,12 +204,23 @@ static void flow_start(struct netproxy *np, int i)
 {
 	struct np_flow *f = &np->flows[i];
 
+	f->big = np->n_big < NP_BIG_FLOWS;
+	if (f->big) {
+		np->n_big++;
+	} else {
+		int sz = NP_SMALL_SOCKBUF;
+		setsockopt(f->gfd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(f->gfd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(f->ufd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(f->ufd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	for (int d = 0; d < 2; d++) {
 		if (pipe2(f->pipe[d], O_CLOEXEC | O_NONBLOCK) < 0) {
 			np_flow_close(np, i, true);
 			return;
 		}
-		fcntl(f->pipe[d][1], F_SETPIPE_SZ, NP_PIPE_SIZE); /* best effort: the default 64 KiB also works */
+		if (f->big) /* best effort: the default 64 KiB also works */
+			fcntl(f->pipe[d][1], F_SETPIPE_SZ, NP_PIPE_SIZE);
 	}
 	{
 		int cap = fcntl(f->pipe[0][1], F_GETPIPE_SZ), cap1 = fcntl(f->pipe[1][1], F_GETPIPE_SZ);

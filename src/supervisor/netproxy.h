@@ -25,6 +25,15 @@
 #define NP_MAX_PINS      2048
 #define NP_PIN_IPS       8
 #define NP_PIPE_SIZE     (1u << 20) /* the default pipe-max-size: unprivileged users get it too */
+/*
+ * Host memory a sandbox can pin by relaying without reading: the first
+ * NP_BIG_FLOWS relayed flows get 1 MiB pipes and autotuned socket buffers
+ * (throughput); every further flow 64 KiB pipes and NP_SMALL_SOCKBUF socket
+ * buffers on both sides, so thousands of stalled flows cost tens of MiB,
+ * not gigabytes.
+ */
+#define NP_BIG_FLOWS     16
+#define NP_SMALL_SOCKBUF (128u << 10)
 #define NP_DNS_TCP_IDLE_MS 30000
 #define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
 #define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
@@ -82,6 +91,7 @@ struct np_flow {
 	uint16_t dport;
 	struct np_dns_tcp *dns;
 	bool throttled[2];	 /* dir waits for rate-limit tokens (netrate.c) */
+	bool big;		 /* one of the NP_BIG_FLOWS with full-size buffers */
 };
 
 /* A token bucket (spec/network.md §7): starts full, refills continuously, the one-time burst is spent first. */
@@ -147,6 +157,7 @@ struct netproxy {
 	unsigned dns_timeout_ms;
 	bool rebind_protect;
 	unsigned n_flows;
+	unsigned n_big; /* flows relaying with full-size buffers (flow_start) */
 	struct np_flow flows[NP_MAX_FLOWS];
 	struct np_query queries[NP_MAX_QUERIES];
 	struct np_pin pins[NP_MAX_PINS];
