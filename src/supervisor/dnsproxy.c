@@ -414,7 +414,7 @@ void np_dns_tick(struct netproxy *np, uint64_t now)
 		}
 		busy = true;
 	}
-	for (int i = 0; i < NP_MAX_FLOWS; i++) {
+	for (int i = 0; i < (int)np->flows_init; i++) {
 		struct np_flow *f = &np->flows[i];
 		if (f->kind == NP_FLOW_PEEK) {
 			if (now - f->last_ms >= NET_SNI_PEEK_MS)

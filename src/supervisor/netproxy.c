@@ -404,14 +404,19 @@ static int flow_alloc(struct netproxy *np, int gfd)
 {
 	if (np->n_flows >= np->max_flows)
 		return -1;
-	for (int i = 0; i < NP_MAX_FLOWS; i++) {
+	for (unsigned i = 0; i <= np->flows_init && i < NP_MAX_FLOWS; i++) {
 		struct np_flow *f = &np->flows[i];
+		if (i == np->flows_init) { /* first use of this slot */
+			f->gfd = f->ufd = -1;
+			f->pipe[0][0] = f->pipe[0][1] = f->pipe[1][0] = f->pipe[1][1] = -1;
+			np->flows_init++;
+		}
 		if (f->kind == NP_FLOW_FREE && f->gfd < 0) {
 			f->gfd = gfd;
 			f->kind = NP_FLOW_CONNECTING;
 			f->last_ms = util_now_ms();
 			np->n_flows++;
-			return i;
+			return (int)i;
 		}
 	}
 	return -1;
@@ -528,13 +533,7 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 		np->pub[k].fd = -1;
 	net_addr_parse(NET_GW4, &np->gw4);
 	net_addr_parse(NET_GW6, &np->gw6);
-	for (int i = 0; i < NP_MAX_FLOWS; i++) {
-		struct np_flow *f = &np->flows[i];
-		f->gfd = f->ufd = -1;
-		f->pipe[0][0] = f->pipe[0][1] = f->pipe[1][0] = f->pipe[1][1] = -1;
-	}
-	for (int i = 0; i < NP_MAX_QUERIES; i++)
-		np->queries[i].ufd = -1;
+	/* flows are set up on first use (flow_alloc); a query's ufd when it is taken (dnsproxy.c) */
 	if (policy_from_cfg(np, cfg, err) < 0 || np_dns_config(np, cfg, err) < 0) {
 		free(np);
 		return NULL;
@@ -577,8 +576,8 @@ void netproxy_free(struct netproxy *np)
 {
 	if (!np)
 		return;
-	for (int i = 0; i < NP_MAX_FLOWS; i++)
-		np_flow_close(np, i, true);
+	for (unsigned i = 0; i < np->flows_init; i++)
+		np_flow_close(np, (int)i, true);
 	np_ports_free(np);
 	np_rate_free(np);
 	for (int i = 0; i < NS_NET_NFDS; i++)

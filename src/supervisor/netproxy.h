@@ -158,6 +158,12 @@ struct netproxy {
 	bool rebind_protect;
 	unsigned n_flows;
 	unsigned n_big; /* flows relaying with full-size buffers (flow_start) */
+	/*
+	 * flows[0..flows_init) have been set up (fds -1 when free); the rest is
+	 * untouched zeroed memory, so a new sandbox does not fault in the whole
+	 * table on its start-up path.
+	 */
+	unsigned flows_init;
 	struct np_flow flows[NP_MAX_FLOWS];
 	struct np_query queries[NP_MAX_QUERIES];
 	struct np_pin pins[NP_MAX_PINS];

@@ -184,7 +184,7 @@ void np_rate_tick(struct netproxy *np)
 	while (read(np->rfd, &exp, sizeof(exp)) == sizeof(exp))
 		;
 	np->rate_armed = false;
-	for (int i = 0; i < NP_MAX_FLOWS; i++) {
+	for (int i = 0; i < (int)np->flows_init; i++) {
 		struct np_flow *f = &np->flows[i];
 		if (f->kind != NP_FLOW_SPLICE || (!f->throttled[0] && !f->throttled[1]))
 			continue;
