@@ -209,7 +209,8 @@ static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, 
 			     syscall(SYS_move_mount, b->layer_fds[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH));
 			close(b->layer_fds[i]);
 		} else {
-			STEP(what, "bind an image layer", mount(b->layers[i], path, NULL, MS_BIND | MS_REC, NULL));
+			/* read-only like the id-mapped trees: the store is never written through a sandbox */
+			STEP(what, "bind an image layer read-only", bind_ro(b->layers[i], path, MS_NOSUID | MS_NODEV));
 		}
 		off += (size_t)snprintf(opts + off, off < size ? size - off : 0, ":%s", path);
 	}
