@@ -147,18 +147,32 @@ int cmd_load(int argc, char **argv)
 		cli_errorf("no archive given: use --input FILE or pipe the tar into stdin");
 		return EXIT_MSB;
 	}
+	/* what each name pointed at before, so a retag by the archive is said out loud */
+	msb_image_info *before = NULL;
+	size_t n_before = 0;
+	if (msb_image_list(cli_ctx(), &before, &n_before, NULL) < 0)
+		n_before = 0;
 	r = msb_image_load(cli_ctx(), fd, tags, n_tags, &refs, &n, &err);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (r < 0) {
+		msb_image_list_free(before, n_before);
 		cli_error(&err);
 		return EXIT_MSB;
 	}
 	for (size_t i = 0; i < n; i++) {
+		msb_image_info now;
 		cli_action(cli_has(&a, P_QUIET), "Loaded", refs[i]);
+		for (size_t j = 0; j < n_before; j++)
+			if (strcmp(before[j].reference, refs[i]) == 0 && msb_image_get(cli_ctx(), refs[i], &now, NULL) == 0) {
+				if (strcmp(now.digest, before[j].digest))
+					cli_warn("%s now names %.19s (it was %.19s)", refs[i], now.digest, before[j].digest);
+				msb_image_info_clear(&now);
+			}
 		free(refs[i]);
 	}
 	free(refs);
+	msb_image_list_free(before, n_before);
 	return 0;
 }
 
