@@ -204,7 +204,7 @@ static void flow_start(struct netproxy *np, int i)
 {
 	struct np_flow *f = &np->flows[i];
 
-	f->big = np->n_big < NP_BIG_FLOWS;
+	f->big = np->n_big < (np->rootless ? NP_BIG_FLOWS_ROOTLESS : NP_BIG_FLOWS);
 	if (f->big) {
 		np->n_big++;
 	} else {
@@ -219,8 +219,11 @@ static void flow_start(struct netproxy *np, int i)
 			np_flow_close(np, i, true);
 			return;
 		}
-		if (f->big) /* best effort: the default 64 KiB also works */
-			fcntl(f->pipe[d][1], F_SETPIPE_SZ, NP_PIPE_SIZE);
+		/* best effort: any size works */
+		if (f->big)
+			fcntl(f->pipe[d][1], F_SETPIPE_SZ, np->rootless ? NP_PIPE_SIZE_ROOTLESS : NP_PIPE_SIZE);
+		else if (np->rootless)
+			fcntl(f->pipe[d][1], F_SETPIPE_SZ, NP_PIPE_SIZE_SMALL_ROOTLESS);
 	}
 	{
 		int cap = fcntl(f->pipe[0][1], F_GETPIPE_SZ), cap1 = fcntl(f->pipe[1][1], F_GETPIPE_SZ);
@@ -521,6 +524,7 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 
 	np->epfd = epfd;
 	np->kind = kind;
+	np->rootless = geteuid() != 0;
 	np->fds = *fds;
 	np->v6 = fds->v6;
 	np->logfd = np->logdirfd = -1;

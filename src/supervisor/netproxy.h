@@ -34,6 +34,15 @@
  */
 #define NP_BIG_FLOWS     16
 #define NP_SMALL_SOCKBUF (128u << 10)
+/*
+ * Rootless, every pipe page counts against the user's fs.pipe-user-pages-soft
+ * (64 MiB), shared by all of the user's sandboxes and programs: 4 big flows
+ * with 256 KiB pipes and one-page pipes for the rest keep a sandbox at the
+ * default 256 connections near 1000 pages (~6% of it).
+ */
+#define NP_BIG_FLOWS_ROOTLESS 4
+#define NP_PIPE_SIZE_ROOTLESS (256u << 10)
+#define NP_PIPE_SIZE_SMALL_ROOTLESS 4096u
 #define NP_DNS_TCP_IDLE_MS 30000
 #define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
 #define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
@@ -158,6 +167,7 @@ struct netproxy {
 	bool rebind_protect;
 	unsigned n_flows;
 	unsigned n_big; /* flows relaying with full-size buffers (flow_start) */
+	bool rootless;  /* pipes count against the user's pipe quota */
 	/*
 	 * flows[0..flows_init) have been set up (fds -1 when free); the rest is
 	 * untouched zeroed memory, so a new sandbox does not fault in the whole
