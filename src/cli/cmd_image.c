@@ -249,7 +249,9 @@ int cmd_image_prune(int argc, char **argv)
 			printf("Nothing to prune.\n");
 		} else {
 			cli_action(false, "Pruned", "image cache");
-			printf("  Image refs:  %zu\n  Layers:      %zu\n", images, layers);
+			/* one manifest per reference: the manifests no remaining reference names go */
+			printf("  Image refs:  %zu\n  Manifests:   %zu\n  Layers:      %zu\n", images, images,
+			       layers);
 		}
 	}
 	return 0;
