@@ -42,10 +42,11 @@ static int check_bursts(const struct cli_args *a)
 
 /*
  * check_net_usage() - what the reference's argument parser rejects before any
- * value is read, so a script sees the same exit status 2: the network-mode
- * conflicts of spec/network.md §3 (the first flag, in order of appearance,
- * that clashes with another) and the integer-typed --max-connections and
- * --dns-query-timeout-ms. Values are checked later (exit 1), as there.
+ * value is read, so a script sees the same exit status 2: a single-use
+ * network-mode flag given twice, the conflicts of spec/network.md §3 (the
+ * first flag, in order of appearance, that clashes with another) and the
+ * integer-typed --max-connections and --dns-query-timeout-ms. Values are
+ * checked later (exit 1), as there.
  */
 static void check_net_usage(const struct cli_args *a, const char *usage)
 {
@@ -70,7 +71,10 @@ static void check_net_usage(const struct cli_args *a, const char *usage)
 
 	for (int i = 0; i < a->n; i++)
 		for (int f = 0; f < (int)(sizeof(net) / sizeof(net[0])); f++)
-			if (a->v[i].id == net[f].id && !(present & (1u << f))) {
+			if (a->v[i].id == net[f].id && (present & (1u << f)) && net[f].id != O_NET)
+				cli_usage_error(usage, "the argument '%s' cannot be used multiple times",
+				                net[f].display);
+			else if (a->v[i].id == net[f].id && !(present & (1u << f))) {
 				present |= 1u << f;
 				order[n_order++] = f;
 			}

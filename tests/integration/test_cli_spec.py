@@ -65,6 +65,9 @@ def test_registry_list(msb):
      "the argument '--net <PROFILE>' cannot be used with '--net-default <ACTION>'"),
     (["--net-default", "allow", "--net-default-ingress", "deny"],
      "the argument '--net-default <ACTION>' cannot be used with '--net-default-ingress <ACTION>'"),
+    (["--no-net", "--no-net"], "the argument '--no-net' cannot be used multiple times"),
+    (["--net-default", "allow", "--net-default", "deny"],
+     "the argument '--net-default <ACTION>' cannot be used multiple times"),
     (["--max-connections", "many"], "invalid value 'many' for '--max-connections <MAX_CONNECTIONS>'"),
     (["--dns-query-timeout-ms", "1.5"], "invalid value '1.5' for '--dns-query-timeout-ms <MS>'"),
 ])
