@@ -287,12 +287,14 @@ int cmd_registry(int argc, char **argv)
 	char pw[4096];
 	int r;
 
-	if (argc < 2) {
-		printf("Manage registry credentials.\n\nUsage: msb registry <COMMAND>\n\nCommands:\n"
-		       "  login   Store credentials for a registry.\n"
-		       "  logout  Remove stored credentials for a registry.\n"
-		       "  list    List registries with stored credentials.\n");
-		return EXIT_USAGE;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		/* without a subcommand the help is a usage error: stderr, exit 2 (as `msb volume`) */
+		fprintf(argc < 2 ? stderr : stdout,
+		        "Manage registry credentials.\n\nUsage: msb registry <COMMAND>\n\nCommands:\n"
+		        "  login   Store credentials for a registry.\n"
+		        "  logout  Remove stored credentials for a registry.\n"
+		        "  list    List configured registries without printing secrets.\n");
+		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "login") == 0) {
 		const char *usage = "msb registry login [OPTIONS] --username <USERNAME> <REGISTRY>";

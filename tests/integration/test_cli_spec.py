@@ -17,6 +17,14 @@ def test_empty_image_list_streams(msb):
     assert p.returncode == 2 and "possible values: json" in p.err
 
 
+def test_parent_commands_without_subcommand(msb):
+    for parent in ("image", "registry"):
+        p = msb.run(parent)
+        assert p.returncode == 2 and p.out == "" and "Usage: msb %s <COMMAND>" % parent in p.err
+        p = msb.ok(parent, "--help")
+        assert "Usage: msb %s <COMMAND>" % parent in p.out
+
+
 def test_image_errors(msb):
     p = msb.run("image", "inspect", "nosuch")
     assert p.returncode == 1 and p.err.startswith("error: image not found: nosuch")
