@@ -249,7 +249,9 @@ int cmd_image_prune(int argc, char **argv)
 			printf("Nothing to prune.\n");
 		} else {
 			cli_action(false, "Pruned", "image cache");
-			printf("  Image refs:  %zu\n  Layers:      %zu\n", images, layers);
+			/* one manifest per reference: the manifests no remaining reference names go */
+			printf("  Image refs:  %zu\n  Manifests:   %zu\n  Layers:      %zu\n", images, images,
+			       layers);
 		}
 	}
 	return 0;
@@ -267,14 +269,16 @@ int cmd_image(int argc, char **argv)
 		{"prune", NULL, cmd_image_prune},
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("Manage cached images.\n\nUsage: msb image <COMMAND>\n\nCommands:\n"
-		       "  pull     Download an image from a container registry.\n"
-		       "  list     List locally cached images.\n"
-		       "  inspect  Show detailed image information.\n"
-		       "  load     Load an image archive from tar.\n"
-		       "  save     Save one or more cached images to a tar archive.\n"
-		       "  remove   Delete one or more cached images.\n"
-		       "  prune    Remove cached images not used by sandboxes.\n");
+		/* without a subcommand the help is a usage error: stderr, exit 2 (as `msb volume`) */
+		fprintf(argc < 2 ? stderr : stdout,
+		        "Manage cached images.\n\nUsage: msb image <COMMAND>\n\nCommands:\n"
+		        "  pull     Download an image from a container registry.\n"
+		        "  list     List locally cached images.\n"
+		        "  inspect  Show detailed image information.\n"
+		        "  load     Load an image archive from tar.\n"
+		        "  save     Save one or more cached images to a tar archive.\n"
+		        "  remove   Delete one or more cached images.\n"
+		        "  prune    Remove cached images not used by sandboxes.\n");
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(sub); i++)

@@ -64,7 +64,7 @@ static int pull_one(const char *ref, bool force, bool quiet, bool insecure, cons
 		if (pr.tty)
 			fprintf(stderr, "\r\033[K");
 		if (!quiet)
-			fprintf(stderr, "   \u2717 Pulling %s\n", ref);
+			fprintf(stderr, "   \u2717 %-12s %s\n", "Pulling", ref);
 		cli_error(&err);
 		return -1;
 	}
@@ -196,6 +196,15 @@ int cmd_save(int argc, char **argv)
 	if (strcmp(fmt, "docker") && strcmp(fmt, "oci"))
 		cli_usage_error(usage, "invalid value '%s' for '--format <FORMAT>' [possible values: docker, oci]", fmt);
 	out = cli_get(&a, P_OUTPUT);
+	/* an unknown reference fails before any byte is written (the reference builds the archive aside) */
+	for (int i = 0; i < a.npos; i++) {
+		msb_image_info im;
+		if (msb_image_get(cli_ctx(), a.pos[i], &im, &err) < 0) {
+			cli_error(&err);
+			return EXIT_MSB;
+		}
+		msb_image_info_clear(&im);
+	}
 	if (!out && isatty(STDOUT_FILENO)) {
 		cli_errorf("refusing to write a tar archive to a terminal: use --output FILE or redirect stdout");
 		return EXIT_MSB;
@@ -278,12 +287,14 @@ int cmd_registry(int argc, char **argv)
 	char pw[4096];
 	int r;
 
-	if (argc < 2) {
-		printf("Manage registry credentials.\n\nUsage: msb registry <COMMAND>\n\nCommands:\n"
-		       "  login   Store credentials for a registry.\n"
-		       "  logout  Remove stored credentials for a registry.\n"
-		       "  list    List registries with stored credentials.\n");
-		return EXIT_USAGE;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		/* without a subcommand the help is a usage error: stderr, exit 2 (as `msb volume`) */
+		fprintf(argc < 2 ? stderr : stdout,
+		        "Manage registry credentials.\n\nUsage: msb registry <COMMAND>\n\nCommands:\n"
+		        "  login   Store credentials for a registry.\n"
+		        "  logout  Remove stored credentials for a registry.\n"
+		        "  list    List configured registries without printing secrets.\n");
+		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	if (strcmp(argv[1], "login") == 0) {
 		const char *usage = "msb registry login [OPTIONS] --username <USERNAME> <REGISTRY>";
@@ -330,8 +341,9 @@ int cmd_registry(int argc, char **argv)
 			static const char *const hdr[] = {"REGISTRY", "USERNAME", "SOURCE"};
 			struct table t;
 			table_init(&t, 3, hdr);
+			/* `msb registry login` writes this store, as the reference's writes its keyring */
 			for (size_t i = 0; i < n; i++)
-				table_add(&t, (const char *const[]){hosts[i], users[i], "secret_file"});
+				table_add(&t, (const char *const[]){hosts[i], users[i], "keyring"});
 			table_print(&t);
 			table_free(&t);
 		}

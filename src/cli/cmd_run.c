@@ -40,6 +40,58 @@ static int check_bursts(const struct cli_args *a)
 	return 0;
 }
 
+/*
+ * check_net_usage() - what the reference's argument parser rejects before any
+ * value is read, so a script sees the same exit status 2: a single-use
+ * network-mode flag given twice, the conflicts of spec/network.md §3 (the
+ * first flag, in order of appearance, that clashes with another) and the
+ * integer-typed --max-connections and --dns-query-timeout-ms. Values are
+ * checked later (exit 1), as there.
+ */
+static void check_net_usage(const struct cli_args *a, const char *usage)
+{
+	static const struct {
+		int id;
+		const char *display;
+		unsigned conflicts; /* bits: index into this table */
+	} net[] = {
+	    {O_NO_NET, "--no-net", 0x1e},
+	    {O_NET, "--net <PROFILE>", 0x1d},
+	    {O_NET_DEFAULT, "--net-default <ACTION>", 0x1b},
+	    {O_NET_DEFAULT_EGRESS, "--net-default-egress <ACTION>", 0x07},
+	    {O_NET_DEFAULT_INGRESS, "--net-default-ingress <ACTION>", 0x07},
+	};
+	static const struct {
+		int id;
+		const char *display;
+	} ints[] = {{O_MAX_CONNECTIONS, "--max-connections <MAX_CONNECTIONS>"},
+	            {O_DNS_QUERY_TIMEOUT, "--dns-query-timeout-ms <MS>"}};
+	int order[sizeof(net) / sizeof(net[0])], n_order = 0;
+	unsigned present = 0;
+
+	for (int i = 0; i < a->n; i++)
+		for (int f = 0; f < (int)(sizeof(net) / sizeof(net[0])); f++)
+			if (a->v[i].id == net[f].id && (present & (1u << f)) && net[f].id != O_NET)
+				cli_usage_error(usage, "the argument '%s' cannot be used multiple times",
+				                net[f].display);
+			else if (a->v[i].id == net[f].id && !(present & (1u << f))) {
+				present |= 1u << f;
+				order[n_order++] = f;
+			}
+	for (int i = 0; i < n_order; i++)
+		for (int j = 0; j < n_order; j++)
+			if (net[order[i]].conflicts & (1u << order[j]))
+				cli_usage_error(usage, "the argument '%s' cannot be used with '%s'",
+				                net[order[i]].display, net[order[j]].display);
+	for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+		const char *v = cli_get(a, ints[k].id);
+		if (v && (!*v || strspn(v, "0123456789") != strlen(v)))
+			cli_usage_error(usage, "invalid value '%s' for '%s': %s", v, ints[k].display,
+			                *v ? "invalid digit found in string"
+			                   : "cannot parse integer from empty string");
+	}
+}
+
 static const struct cli_opt run_opts[] = {
 	SANDBOX_OPTS,
 	{"detach", 'd', false, O_DETACH, "Run the resolved image command in the background and print the sandbox name."},
@@ -250,6 +302,7 @@ int cmd_create(int argc, char **argv)
 	cli_parse(argc, argv, create_opts, sizeof(create_opts) / sizeof(create_opts[0]), &a, CREATE_USAGE);
 	if (a.npos > 1 || a.dashdash)
 		cli_usage_error(CREATE_USAGE, "unexpected argument '%s' found", a.npos > 1 ? a.pos[1] : "--");
+	check_net_usage(&a, CREATE_USAGE);
 	r = create_from(&a, a.npos ? a.pos[0] : "host", false, NULL, 0, name);
 	if (r)
 		return r;
@@ -299,6 +352,7 @@ int cmd_run(int argc, char **argv)
 		cli_usage_error(RUN_USAGE, "unexpected argument '%s' found", a.pos[1]);
 	if (cli_has(&a, O_TTY) && cli_has(&a, O_NO_TTY))
 		cli_usage_error(RUN_USAGE, "the argument '--tty' cannot be used with '--no-tty'");
+	check_net_usage(&a, RUN_USAGE);
 	if (cli_get(&a, O_TIMEOUT) && msb_parse_duration_s(cli_get(&a, O_TIMEOUT), &timeout, &err) < 0) {
 		cli_error(&err);
 		return EXIT_MSB;

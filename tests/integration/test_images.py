@@ -300,6 +300,8 @@ def test_registry_with_auth(msb, images):
     for f in os.listdir(secrets):
         assert os.stat(os.path.join(secrets, f)).st_mode & 0o077 == 0
     msb.ok("pull", ref)
+    assert msb.ok("registry", "ls").out.splitlines()[1].split() == [images.registry_auth, images.registry_user,
+                                                                    "keyring"]
     msb.ok("registry", "logout", images.registry_auth)
     assert os.listdir(secrets) == []
 
@@ -419,6 +421,8 @@ def test_shared_layers_rmi_and_prune(msb, images):
     msb.ok("rm", "-f", "user1")
     p = msb.ok("image", "prune", "-y")
     assert store_layers(msb) == []
+    assert "Pruned" in p.err and [l.split(":")[0] for l in p.out.splitlines()] == [
+        "  Image refs", "  Manifests", "  Layers"], p.out
     assert msb.run("image", "prune").returncode == 1  # no -y and no terminal
 
 
