@@ -98,29 +98,46 @@ void base64_append(struct buf *b, const uint8_t *p, size_t n)
 	}
 }
 
-int execlog_open(struct execlog *l, int logs_dirfd)
+int rotlog_open(struct execlog *l, int logs_dirfd, const char *name)
 {
 	struct stat st;
 	l->dirfd = logs_dirfd;
-	l->fd = openat(logs_dirfd, "exec.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->name = name;
+	l->fd = openat(logs_dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (l->fd < 0)
 		return -errno;
 	l->size = fstat(l->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	return 0;
 }
 
+int execlog_open(struct execlog *l, int logs_dirfd)
+{
+	return rotlog_open(l, logs_dirfd, "exec.log");
+}
+
 static void rotate(struct execlog *l)
 {
-	char from[32], to[32];
+	char from[64], to[64];
 	for (int i = 2; i >= 1; i--) {
-		snprintf(from, sizeof(from), "exec.log.%d", i);
-		snprintf(to, sizeof(to), "exec.log.%d", i + 1);
+		snprintf(from, sizeof(from), "%s.%d", l->name, i);
+		snprintf(to, sizeof(to), "%s.%d", l->name, i + 1);
 		renameat(l->dirfd, from, l->dirfd, to);
 	}
-	renameat(l->dirfd, "exec.log", l->dirfd, "exec.log.1");
+	snprintf(to, sizeof(to), "%s.1", l->name);
+	renameat(l->dirfd, l->name, l->dirfd, to);
 	close(l->fd);
-	l->fd = openat(l->dirfd, "exec.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	l->fd = openat(l->dirfd, l->name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	l->size = 0;
+}
+
+void rotlog_append(struct execlog *l, const void *data, size_t len)
+{
+	if (l->fd < 0)
+		return;
+	if (util_write_all(l->fd, data, len) == 0)
+		l->size += len;
+	if (l->size >= ROTATE_AT)
+		rotate(l);
 }
 
 void execlog_write(struct execlog *l, const char *source, uint32_t id, const void *data, size_t len)
@@ -142,11 +159,8 @@ void execlog_write(struct execlog *l, const char *source, uint32_t id, const voi
 	if (id)
 		buf_printf(&b, ",\"id\":%u", id);
 	buf_append(&b, "}\n", 2);
-	if (util_write_all(l->fd, b.data, b.len) == 0)
-		l->size += b.len;
+	rotlog_append(l, b.data, b.len);
 	buf_free(&b);
-	if (l->size >= ROTATE_AT)
-		rotate(l);
 }
 
 void execlog_close(struct execlog *l)

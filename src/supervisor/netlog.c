@@ -29,33 +29,16 @@ static void str_or_null(struct buf *b, const char *key, const char *v)
 
 /*
  * The guest decides how many lines there are (one per connection and per DNS
- * query): like exec.log, the file is rotated at NP_LOG_ROTATE_AT, keeping
- * network.log.1 to .3, so the disk it can fill is bounded.
+ * query): network.log is a rotating log like exec.log (execlog.c), so the
+ * disk it can fill is bounded.
  */
-static void rotate(struct netproxy *np)
-{
-	char from[32], to[32];
-
-	if (np->logdirfd < 0)
-		return;
-	for (int i = 2; i >= 1; i--) {
-		snprintf(from, sizeof(from), "network.log.%d", i);
-		snprintf(to, sizeof(to), "network.log.%d", i + 1);
-		renameat(np->logdirfd, from, np->logdirfd, to);
-	}
-	renameat(np->logdirfd, "network.log", np->logdirfd, "network.log.1");
-	close(np->logfd);
-	np->logfd = openat(np->logdirfd, "network.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	np->logsize = 0;
-}
-
 void np_log(struct netproxy *np, const char *dir, const char *proto, const struct net_addr *dst, unsigned port,
 	    const char *name, const struct net_decision *d, const char *action, const char *note)
 {
 	char t[32], ip[NET_ADDR_STRLEN];
 	struct buf b = {0};
 
-	if (np->logfd < 0)
+	if (np->log.fd < 0)
 		return;
 	util_format_rfc3339_ms(util_wall_ms(), t);
 	net_addr_format(dst, ip, sizeof(ip));
@@ -86,9 +69,6 @@ void np_log(struct netproxy *np, const char *dir, const char *proto, const struc
 	buf_printf(&b, ",\"action\":\"%s\"", action);
 	str_or_null(&b, "reason", note ? note : d ? d->reason : NULL);
 	buf_append(&b, "}\n", 2);
-	if (write(np->logfd, b.data, b.len) > 0)
-		np->logsize += b.len;
+	rotlog_append(&np->log, b.data, b.len);
 	buf_free(&b);
-	if (np->logsize >= NP_LOG_ROTATE_AT)
-		rotate(np);
 }

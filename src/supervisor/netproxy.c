@@ -527,7 +527,7 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 	np->rootless = geteuid() != 0;
 	np->fds = *fds;
 	np->v6 = fds->v6;
-	np->logfd = np->logdirfd = -1;
+	np->log.fd = np->log.dirfd = -1;
 	np->ctl = -1;
 	np->rfd = -1;
 	np->max_flows = (unsigned)config_u64(cfg, "max_connections", NP_DEFAULT_MAX_CONN);
@@ -553,10 +553,9 @@ struct netproxy *netproxy_new(int epfd, int kind, const struct ns_net_fds *fds, 
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (logs_dirfd >= 0) {
-		struct stat st;
-		np->logfd = openat(logs_dirfd, "network.log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-		np->logdirfd = fcntl(logs_dirfd, F_DUPFD_CLOEXEC, 0);
-		np->logsize = np->logfd >= 0 && fstat(np->logfd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		int dfd = fcntl(logs_dirfd, F_DUPFD_CLOEXEC, 0);
+		if (dfd >= 0)
+			rotlog_open(&np->log, dfd, "network.log");
 	}
 	np->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (np->tfd < 0) {
@@ -589,10 +588,9 @@ void netproxy_free(struct netproxy *np)
 			close(np->fds.fd[i]);
 	if (np->tfd >= 0)
 		close(np->tfd);
-	if (np->logfd >= 0)
-		close(np->logfd);
-	if (np->logdirfd >= 0)
-		close(np->logdirfd);
+	execlog_close(&np->log);
+	if (np->log.dirfd >= 0)
+		close(np->log.dirfd);
 	net_policy_free(&np->pol);
 	free(np);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "execlog.h"
 #include "net/dns.h"
 #include "net/policy.h"
 #include "ns/ns.h"
@@ -44,7 +45,6 @@
 #define NP_PIPE_SIZE_ROOTLESS (256u << 10)
 #define NP_PIPE_SIZE_SMALL_ROOTLESS 4096u
 #define NP_DNS_TCP_IDLE_MS 30000
-#define NP_LOG_ROTATE_AT (10u << 20) /* network.log size that starts a new one (as exec.log; keeps 3 old) */
 #define NP_DNS_TCP_OUT_MAX (64u << 10) /* unsent answers on one DNS-over-TCP stream before it is no longer read */
 #define NP_DEFAULT_MAX_CONN 256 /* --max-connections default (spec/network.md §7) */
 #define NP_MAX_PUBLISH   64	/* -p mappings per sandbox */
@@ -152,9 +152,8 @@ struct np_pin {
 };
 
 struct netproxy {
-	int epfd, kind, tfd, logfd;
-	int logdirfd;	  /* logs/, for rotating network.log */
-	uint64_t logsize; /* bytes in network.log */
+	int epfd, kind, tfd;
+	struct execlog log; /* logs/network.log (its dirfd is our own dup) */
 	bool timer_armed;
 	struct ns_net_fds fds;
 	struct net_policy pol;
