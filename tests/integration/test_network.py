@@ -459,3 +459,28 @@ def test_bandwidth_limits_slow_transfers(msb, w):
             "%{size_download} %{time_total}", "http://%s/bytes/%d" % (w.PUB1_V4, 1024 * 1024))
     n, secs = p.out.split()
     assert int(n) == 1024 * 1024 and float(secs) >= 1.5, p.out + p.err
+
+
+def test_logs_rotate(msb, w):
+    """exec.log and network.log share one rotating log: past 10 MiB each moves to .1 and starts again."""
+    name = "rot-%s" % uuid.uuid4().hex[:6]
+    flood = textwrap.dedent("""
+        import socket, struct, sys
+        name, gw = sys.argv[1], sys.argv[2]
+        qname = b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\\0"
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        for i in range(70000):
+            s.sendto(struct.pack(">HHHHHH", i & 0xffff, 0x100, 1, 0, 0, 0) + qname + b"\\0\\1\\0\\1", (gw, 53))
+            s.recv(512)  # denied: answered locally with NXDOMAIN, one log line each
+        """)
+    msb.ok("create", "--name", name, "--net-rule", "deny@%s" % w.NAME_MALWARE, "host")
+    logs = os.path.join(msb.home, "sandboxes", name, "logs")
+    try:
+        msb.ok("exec", name, "--", "sh", "-c", "head -c 11000000 /dev/zero | tr '\\0' x", timeout=120)
+        msb.ok("exec", name, "--", "python3", "-c", flood, w.NAME_MALWARE, GW4, timeout=240)
+        files = sorted(os.listdir(logs))
+    finally:
+        msb.run("rm", "-f", name)
+    assert "exec.log.1" in files and "exec.log" in files, files
+    assert "network.log.1" in files and "network.log" in files, files
