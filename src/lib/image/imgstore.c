@@ -99,21 +99,23 @@ json_t *imgstore_record(int images_fd, const char *digest)
 	return rec;
 }
 
+bool imgstore_has_layer(int images_fd, const char *diff_id)
+{
+	char path[128];
+	struct stat st;
+	if (!img_digest_valid(diff_id))
+		return false;
+	snprintf(path, sizeof(path), "layers/%s", imgstore_hex(diff_id));
+	return fstatat(images_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool imgstore_complete(int images_fd, const json_t *rec)
 {
 	size_t i;
 	json_t *l;
 	json_array_foreach(json_object_get(rec, "layers"), i, l)
-	{
-		const char *d = json_string_value(json_object_get(l, "diff_id"));
-		char path[128];
-		struct stat st;
-		if (!img_digest_valid(d))
-			return false;
-		snprintf(path, sizeof(path), "layers/%s", imgstore_hex(d));
-		if (fstatat(images_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			return false;
-	}
+	if (!imgstore_has_layer(images_fd, json_string_value(json_object_get(l, "diff_id"))))
+		return false;
 	return true;
 }
 

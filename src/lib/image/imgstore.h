@@ -69,6 +69,9 @@ bool imgstore_pin_matches(const json_t *rec, const char *digest);
  */
 int imgstore_find(struct msb_ctx *ctx, const char *text, char **canonical_out, json_t **rec_out, msb_error *err);
 
+/* Is layer @diff_id ("sha256:<hex>") unpacked in the store? (Only complete, verified layers have a name there.) */
+bool imgstore_has_layer(int images_fd, const char *diff_id);
+
 /* Is the record's every layer unpacked? */
 bool imgstore_complete(int images_fd, const json_t *rec);
 

@@ -240,14 +240,6 @@ static int cmp_hex(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool layer_present(int images_fd, const char *diff_id)
-{
-	char path[128];
-	struct stat st;
-	snprintf(path, sizeof(path), "layers/%s", imgstore_hex(diff_id));
-	return fstatat(images_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-}
-
 static void remove_tmp(int images_fd, const char *name)
 {
 	char path[160];
@@ -265,7 +257,7 @@ int img_layer_install(int images_fd, int blob_fd, int compression, const char *d
 
 	if (!img_digest_valid(diff_id))
 		return msb_err_set(err, MSB_ERR_INVALID, 0, "bad layer diff_id");
-	if (layer_present(images_fd, diff_id))
+	if (imgstore_has_layer(images_fd, diff_id))
 		return 0;
 	snprintf(dir, sizeof(dir), "unpack-%s-%d", imgstore_hex(diff_id), (int)getpid());
 	remove_tmp(images_fd, dir);
@@ -282,7 +274,7 @@ int img_layer_install(int images_fd, int blob_fd, int compression, const char *d
 	/* content durable before the name that vouches for it */
 	syncfs(images_fd);
 	snprintf(final, sizeof(final), "layers/%s", imgstore_hex(diff_id));
-	if (renameat(images_fd, tmp, images_fd, final) < 0 && !layer_present(images_fd, diff_id)) {
+	if (renameat(images_fd, tmp, images_fd, final) < 0 && !imgstore_has_layer(images_fd, diff_id)) {
 		r = msb_err_sys(err, errno, "store layer %s", diff_id);
 		remove_tmp(images_fd, dir);
 		return r;
@@ -324,14 +316,14 @@ static int fetch_layers(struct pull *p, msb_error *err)
 	for (size_t i = 0; i < n; i++)
 		locks[i] = -1;
 	for (size_t i = 0; i < n; i++)
-		order[i] = imgstore_hex(p->cfg->diff_ids[i]);
+		order[i] = p->cfg->diff_ids[i]; /* all "sha256:": sorted by their hex */
 	qsort(order, n, sizeof(char *), cmp_hex);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		if (i && strcmp(order[i], order[i - 1]) == 0)
 			continue; /* the same layer twice in one image */
-		if (layer_present(p->images_fd, order[i]))
+		if (imgstore_has_layer(p->images_fd, order[i]))
 			continue;
-		locks[i] = imgstore_lock(p->images_fd, "layer", order[i], LOCK_EX, err);
+		locks[i] = imgstore_lock(p->images_fd, "layer", imgstore_hex(order[i]), LOCK_EX, err);
 		r = locks[i];
 	}
 	if (r < 0)
@@ -339,7 +331,7 @@ static int fetch_layers(struct pull *p, msb_error *err)
 	r = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
-		if (layer_present(p->images_fd, p->cfg->diff_ids[i]))
+		if (imgstore_has_layer(p->images_fd, p->cfg->diff_ids[i]))
 			continue;
 		for (size_t j = 0; j < k; j++)
 			dup |= strcmp(want[j].digest, p->m->layers[i].desc.digest) == 0;
