@@ -181,12 +181,18 @@ bad:
 	return NULL;
 }
 
-static bool sandbox_exists(const char *name, int *status)
+/* Does sandbox @name exist? Its status, and its image's ENTRYPOINT/CMD as {"entrypoint", "cmd"}, come back. */
+static bool sandbox_exists(const char *name, int *status, json_t **image_defaults)
 {
 	msb_sandbox_info info;
+	json_t *cfg;
 	if (msb_get(cli_ctx(), name, &info, NULL) < 0)
 		return false;
 	*status = info.status;
+	cfg = info.config_json ? json_loads(info.config_json, 0, NULL) : NULL;
+	*image_defaults = json_pack("{s:O*, s:O*}", "entrypoint", json_object_get(cfg, "image_entrypoint"), "cmd",
+				    json_object_get(cfg, "image_cmd"));
+	json_decref(cfg);
 	msb_sandbox_info_clear(&info);
 	return true;
 }
@@ -261,13 +267,11 @@ static json_t *image_config(const char *image)
 	return cfg;
 }
 
+/* Create a sandbox of @image (already in the store: ensure_image) from the command line's flags. */
 static int create_from(const struct cli_args *a, const char *image, bool ephemeral, char **cmd, int ncmd,
 		       char name[MSB_NAME_MAX + 1])
 {
-	msb_config *cfg;
-	if (ensure_image(a, image) < 0)
-		return EXIT_MSB;
-	cfg = sandbox_opts_config(a, image);
+	msb_config *cfg = sandbox_opts_config(a, image);
 	msb_error err = {0};
 	char note[600];
 	int r;
@@ -303,6 +307,8 @@ int cmd_create(int argc, char **argv)
 	if (a.npos > 1 || a.dashdash)
 		cli_usage_error(CREATE_USAGE, "unexpected argument '%s' found", a.npos > 1 ? a.pos[1] : "--");
 	check_net_usage(&a, CREATE_USAGE);
+	if (ensure_image(&a, a.npos ? a.pos[0] : "host") < 0)
+		return EXIT_MSB;
 	r = create_from(&a, a.npos ? a.pos[0] : "host", false, NULL, 0, name);
 	if (r)
 		return r;
@@ -346,6 +352,7 @@ int cmd_run(int argc, char **argv)
 	bool ephemeral, started_here = true, interactive;
 	int status = 0, r, owner_fd = -1, run_argc = 0;
 	char **run_argv = NULL;
+	json_t *image_defaults = NULL; /* the image's {"entrypoint", "cmd"} */
 
 	cli_parse(argc, argv, run_opts, sizeof(run_opts) / sizeof(run_opts[0]), &a, RUN_USAGE);
 	if (a.npos > 1)
@@ -368,7 +375,7 @@ int cmd_run(int argc, char **argv)
 	}
 	ephemeral = !cli_has(&a, O_NAME);
 	if (!ephemeral && !cli_has(&a, O_REPLACE) && !cli_has(&a, O_REPLACE_TIMEOUT) &&
-	    sandbox_exists(cli_get(&a, O_NAME), &r)) {
+	    sandbox_exists(cli_get(&a, O_NAME), &r, &image_defaults)) {
 		snprintf(name, sizeof(name), "%s", cli_get(&a, O_NAME));
 		if (a.n > 1)
 			cli_warn("sandbox '%s' already exists; creation flags ignored (use --replace to recreate)", name);
@@ -391,16 +398,13 @@ int cmd_run(int argc, char **argv)
 		const char *image = a.npos ? a.pos[0] : "host";
 		char **dv = NULL;
 		int dn = 0;
-		if (detach) {
-			/* the background workload: the resolved command, or the image's ENTRYPOINT + CMD */
-			json_t *ic;
-			if (ensure_image(&a, image) < 0)
-				return EXIT_PRESTART;
-			ic = image_config(image);
-			dv = resolve_argv(json_object_get(ic, "entrypoint"), json_object_get(ic, "cmd"),
-					  cli_get(&a, O_ENTRYPOINT), a.rest, a.nrest, &dn);
-			json_decref(ic);
-		}
+		if (ensure_image(&a, image) < 0)
+			return EXIT_PRESTART;
+		image_defaults = image_config(image);
+		if (detach) /* the background workload: the resolved command, or the image's ENTRYPOINT + CMD */
+			dv = resolve_argv(json_object_get(image_defaults, "entrypoint"),
+					  json_object_get(image_defaults, "cmd"), cli_get(&a, O_ENTRYPOINT), a.rest,
+					  a.nrest, &dn);
 		r = create_from(&a, image, ephemeral && !detach, dv, dn, name);
 		free(dv);
 		if (r)
@@ -417,18 +421,10 @@ int cmd_run(int argc, char **argv)
 	s.opts.rlimits = rl;
 	s.timeout_s = timeout;
 	s.timeout_msg = "command timed out";
-	{
-		/* explicit args replace CMD and keep ENTRYPOINT; none: the image's ENTRYPOINT + CMD */
-		msb_sandbox_info info;
-		json_t *sc = NULL;
-		if (msb_get(cli_ctx(), name, &info, NULL) == 0) {
-			sc = info.config_json ? json_loads(info.config_json, 0, NULL) : NULL;
-			msb_sandbox_info_clear(&info);
-		}
-		run_argv = resolve_argv(json_object_get(sc, "image_entrypoint"), json_object_get(sc, "image_cmd"),
-					cli_get(&a, O_ENTRYPOINT), a.rest, a.nrest, &run_argc);
-		json_decref(sc);
-	}
+	/* explicit args replace CMD and keep ENTRYPOINT; none: the image's ENTRYPOINT + CMD */
+	run_argv = resolve_argv(json_object_get(image_defaults, "entrypoint"), json_object_get(image_defaults, "cmd"),
+				cli_get(&a, O_ENTRYPOINT), a.rest, a.nrest, &run_argc);
+	json_decref(image_defaults);
 	if (run_argc) {
 		s.opts.argv = (const char *const *)run_argv;
 		s.opts.argc = (size_t)run_argc;
