@@ -186,29 +186,13 @@ int sandbox_spawn_supervisor(struct msb_ctx *ctx, const char *name, const char *
 			   n > 0 ? buf : "the supervisor exited without a status (see its runtime.log)");
 }
 
-struct rm_arg {
-	int dirfd;
-	const char *name;
-};
-
-static int rm_in_userns(void *p)
-{
-	struct rm_arg *a = p;
-	return fs_rm_rf_at(a->dirfd, a->name);
-}
-
 int sandbox_remove_dir(struct msb_ctx *ctx, const char *name, msb_error *err)
 {
 	int sfd = openat(ctx->home_fd, "sandboxes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r;
 	if (sfd < 0)
 		return msb_err_sys(err, errno, "open %s/sandboxes", ctx->home);
-	r = fs_rm_rf_at(sfd, name);
-	if ((r == -EACCES || r == -EPERM) && geteuid() != 0) {
-		/* files owned by subordinate ids: remove them as the sandbox's root */
-		struct rm_arg a = {.dirfd = sfd, .name = name};
-		r = ns_userns_call(rm_in_userns, &a, NULL) == 0 ? fs_rm_rf_at(sfd, name) : r;
-	}
+	r = ns_rm_rf_at(sfd, name); /* files of subordinate ids: as the sandbox's root */
 	close(sfd);
 	if (r < 0)
 		return msb_err_sys(err, -r, "cannot remove the directory of sandbox \"%s\"", name);
@@ -238,11 +222,9 @@ char *sandbox_trash_dir(struct msb_ctx *ctx, const char *name)
 void sandbox_remove_trash(struct msb_ctx *ctx, const char *trash_name)
 {
 	int tfd = openat(ctx->home_fd, "trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct rm_arg a = {.dirfd = tfd, .name = trash_name};
 	if (tfd < 0)
 		return;
-	if (fs_rm_rf_at(tfd, trash_name) < 0 && geteuid() != 0)
-		ns_userns_call(rm_in_userns, &a, NULL);
+	ns_rm_rf_at(tfd, trash_name);
 	close(tfd);
 }
 

@@ -249,28 +249,6 @@ int imgstore_unref(int images_fd, const char *canonical)
 	return unlinkat(images_fd, path, 0) < 0 ? -errno : 0;
 }
 
-/* Layer trees of a rootless store belong to subordinate ids: delete them as root of the user namespace. */
-struct rm_args {
-	int dirfd;
-	const char *name;
-};
-
-static int rm_in_userns(void *arg)
-{
-	struct rm_args *a = arg;
-	return fs_rm_rf_at(a->dirfd, a->name) < 0 ? 1 : 0;
-}
-
-static int remove_tree(int dirfd, const char *name)
-{
-	struct rm_args a = {dirfd, name};
-	if (fs_rm_rf_at(dirfd, name) == 0)
-		return 0;
-	if (geteuid() != 0 && ns_userns_call(rm_in_userns, &a, NULL) == 0)
-		return 0;
-	return -1;
-}
-
 /* Move layer @name out of layers/ in one step, to a tmp/ name that no reader trusts. */
 struct mv_args {
 	int images_fd;
@@ -299,7 +277,7 @@ static int remove_layer(int images_fd, const char *name)
 	if (renameat(images_fd, from, images_fd, to) < 0 &&
 	    (geteuid() == 0 || ns_userns_call(mv_in_userns, &a, NULL) != 0))
 		return -1; /* left in place, whole: still a valid layer */
-	return remove_tree(images_fd, to);
+	return ns_rm_rf_at(images_fd, to);
 }
 
 static void note_layers(json_t *keep, const json_t *rec)
@@ -367,7 +345,7 @@ int imgstore_gc(struct msb_ctx *ctx, int images_fd, const json_t *keep_layers, s
 		/* no pull runs (we hold its lock exclusively): what is left in tmp/ is debris */
 		while ((e = readdir(d)))
 			if (e->d_name[0] != '.')
-				remove_tree(dirfd(d), e->d_name);
+				ns_rm_rf_at(dirfd(d), e->d_name);
 		closedir(d);
 	} else if (dfd >= 0)
 		close(dfd);

@@ -244,9 +244,7 @@ static void remove_tmp(int images_fd, const char *name)
 {
 	char path[160];
 	snprintf(path, sizeof(path), "tmp/%s", name);
-	if (fs_rm_rf_at(images_fd, path) < 0 && geteuid() != 0) {
-		/* subordinate-owned debris: prune removes it from inside the user namespace */
-	}
+	ns_rm_rf_at(images_fd, path); /* rootless debris belongs to subordinate ids */
 }
 
 int img_layer_install(int images_fd, int blob_fd, int compression, const char *diff_id, msb_error *err)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "ns/ns.h"
+#include "sandbox.h"
 
 /* Find the first range of >= @need ids for @name/@id in an /etc/subuid-style file. */
 static bool subid_lookup(const char *file, const char *name, unsigned long id, unsigned long need,
@@ -192,6 +193,26 @@ int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return msb_err_set(err, MSB_ERR_SYSTEM, 0, "operation inside the user namespace failed");
 	return 0;
+}
+
+struct rm_arg {
+	int dirfd;
+	const char *name;
+};
+
+static int rm_in_userns(void *p)
+{
+	struct rm_arg *a = p;
+	return fs_rm_rf_at(a->dirfd, a->name);
+}
+
+int ns_rm_rf_at(int dirfd, const char *name)
+{
+	struct rm_arg a = {.dirfd = dirfd, .name = name};
+	int r = fs_rm_rf_at(dirfd, name);
+	if (r < 0 && geteuid() != 0 && ns_userns_call(rm_in_userns, &a, NULL) == 0)
+		r = fs_rm_rf_at(dirfd, name); /* gone now: 0 */
+	return r;
 }
 
 MSB_EXPORT int msb_host_note(char *buf, size_t len)

@@ -40,6 +40,13 @@ int ns_idmap_plan(struct ns_idmap *m, msb_error *err);
 /* Run @fn(@arg) as root of a user namespace with the sandbox id map (fn returns 0 on success). */
 int ns_userns_call(int (*fn)(void *), void *arg, msb_error *err);
 
+/*
+ * fs_rm_rf_at(), and where the user may not (a rootless tree holds files of
+ * subordinate ids) again as root of a user namespace with the sandbox map.
+ * 0 or -errno.
+ */
+int ns_rm_rf_at(int dirfd, const char *name);
+
 /* Write the maps of @pid's (new) user namespace per @m. */
 int ns_idmap_apply(const struct ns_idmap *m, pid_t pid, msb_error *err);
 
