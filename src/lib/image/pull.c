@@ -469,7 +469,8 @@ MSB_EXPORT int msb_image_pull(msb_ctx *ctx, const char *text, const msb_pull_opt
 	r = connect_registry(&p, false, err);
 	if (r == 0)
 		r = fetch_manifest(&p, err);
-	if (r < 0 && loopback_registry(p.ref.registry) && !(o && o->insecure) && strstr(err->msg, "TLS connection")) {
+	if (r < 0 && loopback_registry(p.ref.registry) && !(o && o->insecure) &&
+	    err->sys_errno == REG_ERRNO_TLS) {
 		/* like docker: a registry on this machine may speak plain HTTP; if not, the TLS error stands */
 		msb_error tls_err = *err;
 		reg_client_free(p.client);

@@ -393,7 +393,7 @@ static int curl_error(struct reg_client *c, const struct xfer *x, CURLcode rc, c
 				   what, c->registry, REG_CONNECT_TIMEOUT_S, REG_LOW_SPEED_BYTES, REG_LOW_SPEED_TIME_S,
 				   detail);
 	if (curl_is_tls_error(rc))
-		return msb_err_set(err, MSB_ERR_SYSTEM, 0,
+		return msb_err_set(err, MSB_ERR_SYSTEM, REG_ERRNO_TLS,
 				   "TLS connection to registry %s failed: %s; if it uses a private CA, add the CA to "
 				   "registries.ca_certs%s%s%s; if it serves plain HTTP, set registries.hosts.%s.insecure",
 				   c->registry, detail, c->ca_file ? " (now " : "", c->ca_file ? c->ca_file : "",

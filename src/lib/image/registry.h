@@ -37,12 +37,16 @@
 #ifndef MSB_IMAGE_REGISTRY_H
 #define MSB_IMAGE_REGISTRY_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "image/manifest.h"
 #include "msb.h"
+
+/* err->sys_errno of a failed TLS handshake or certificate check (the message says what to configure) */
+#define REG_ERRNO_TLS EPROTO
 
 #define REG_PARALLEL_DEFAULT 4
 #define REG_PARALLEL_MAX     16
