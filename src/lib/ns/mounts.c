@@ -182,10 +182,10 @@ static int mask_proc(const char **what)
  * An OCI image: the tmpfs at @lower holds g/, the generated layer on top
  * (rootfs_oci_gen), and s/<i>, where each image layer is attached: as root
  * the id-mapped tree the supervisor made (move_mount), rootless a bind of
- * the store's directory. Overlay options name them relative to the cwd and
- * list the top layer first.
+ * the store's directory. @dirs receives overlay's lowerdir list, relative
+ * to the cwd, top layer first.
  */
-static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, size_t size, const char **what)
+static int stage_layers(const struct ns_boot *b, const char *lower, char *dirs, size_t size, const char **what)
 {
 	char path[128];
 	size_t off;
@@ -200,7 +200,7 @@ static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, 
 	}
 	snprintf(path, sizeof(path), "%s/s", lower);
 	STEP(what, "create the layer mount points", mkdir(path, 0700));
-	off = (size_t)snprintf(opts, size, "lowerdir=%s/g", lower);
+	off = (size_t)snprintf(dirs, size, "%s/g", lower);
 	for (size_t i = b->n_layers; i-- > 0;) {
 		snprintf(path, sizeof(path), "%s/s/%zu", lower, i);
 		STEP(what, "create a layer mount point", mkdir(path, 0755));
@@ -212,10 +212,8 @@ static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, 
 			/* read-only like the id-mapped trees: the store is never written through a sandbox */
 			STEP(what, "bind an image layer read-only", bind_ro(b->layers[i], path, MS_NOSUID | MS_NODEV));
 		}
-		off += (size_t)snprintf(opts + off, off < size ? size - off : 0, ":%s", path);
+		off += (size_t)snprintf(dirs + off, off < size ? size - off : 0, ":%s", path);
 	}
-	off += (size_t)snprintf(opts + off, off < size ? size - off : 0, ",upperdir=%s,workdir=%s,userxattr",
-				strcmp(lower, "lower") ? "fs/u" : "upper", strcmp(lower, "lower") ? "fs/w" : "work");
 	if (off >= size) {
 		*what = "mount overlay root (too many image layers)";
 		return -E2BIG;
@@ -232,9 +230,8 @@ static int stage_layers(const struct ns_boot *b, const char *lower, char *opts, 
  */
 static int mount_root(const struct ns_boot *b, const char **what)
 {
-	const char *lower = "lower", *opts = "lowerdir=lower,upperdir=upper,workdir=work,userxattr";
-	const char *target = "merged";
-	char opts_oci[4096];
+	const char *lower = "lower", *upper = "upper", *work = "work", *target = "merged";
+	char dirs[3800], opts[4096];
 	int r;
 
 	if (b->ephemeral) {
@@ -259,7 +256,8 @@ static int mount_root(const struct ns_boot *b, const char **what)
 		STEP(what, "create the layers",
 		     (mkdir("fs/l", 0755) || mkdir("fs/u", 0755) || mkdir("fs/w", 0755) || mkdir("fs/m", 0755)) ? -1 : 0);
 		lower = "fs/l";
-		opts = "lowerdir=fs/l,upperdir=fs/u,workdir=fs/w,userxattr";
+		upper = "fs/u";
+		work = "fs/w";
 		target = "fs/m";
 	} else {
 		/*
@@ -275,12 +273,13 @@ static int mount_root(const struct ns_boot *b, const char **what)
 			*what = "build the host image layer";
 			return r;
 		}
+		snprintf(dirs, sizeof(dirs), "%s", lower);
 	} else {
-		r = stage_layers(b, lower, opts_oci, sizeof(opts_oci), what);
+		r = stage_layers(b, lower, dirs, sizeof(dirs), what);
 		if (r < 0)
 			return r;
-		opts = opts_oci;
 	}
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", dirs, upper, work);
 	STEP(what, "mount overlay root", mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, opts));
 	STEP(what, "enter new root", chdir(target));
 	return 0;
